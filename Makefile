@@ -1,0 +1,9 @@
+.PHONY: run test setup bench
+run: setup
+	.venv/bin/callcenter run
+test:
+	bash scripts/test.sh
+setup:
+	bash scripts/setup.sh
+bench: setup
+	.venv/bin/python bench/ami_ingest.py

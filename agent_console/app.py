@@ -1,0 +1,32 @@
+"""The web side. For now a read-only page of the call history on loopback;
+the agent console and wallboard (issue 6) grow here with sign-in and roles."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from sqlalchemy.orm import sessionmaker
+
+from crm_core import interactions
+
+
+def create_app(sessions: sessionmaker) -> Flask:
+    app = Flask(__name__)
+    app.config["SESSIONS"] = sessions
+
+    @app.get("/")
+    def history():
+        with sessions() as session:
+            rows = interactions.recent(session, limit=100)
+        return render_template("history.html", rows=rows)
+
+    @app.get("/healthz")
+    def health():
+        return {"status": "ok"}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["Content-Security-Policy"] = "default-src 'self'"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
+
+    return app

@@ -1,0 +1,82 @@
+"""The engine: one asyncio process that links Asterisk to the platform.
+
+Built in one place from its parts (AMI session, FastAGI server, event bus,
+call tracker, history writer), so each part gets what it needs through its
+constructor and can be tested alone.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+
+from cti.ami import AmiSession
+from cti.bus import EventBus, InProcessBus
+from cti.calls import CallTracker
+from cti.fastagi import FastAgiServer
+from ivr.welcome import WelcomeMenu
+
+from .history import CallHistory
+
+log = logging.getLogger(__name__)
+
+CALL_EVENTS = ("Newchannel", "Newstate", "DTMFEnd", "Hangup")
+
+
+@dataclass
+class AmiAddress:
+    host: str
+    port: int
+    username: str
+    secret: str
+
+
+class Engine:
+    def __init__(self, ami: AmiAddress, sessions: sessionmaker, *, agi_host: str = "127.0.0.1",
+                 agi_port: int = 4573, ivr: WelcomeMenu | None = None,
+                 inbound_contexts=("from-carrier",), bus: EventBus | None = None,
+                 start_timeout: float = 30.0):
+        self.bus = bus or InProcessBus()
+        self.history = CallHistory(sessions)
+        self.calls = CallTracker(self._call_changed, inbound_contexts=inbound_contexts)
+        self.ami = AmiSession(ami.host, ami.port, ami.username, ami.secret, bus=self.bus,
+                              start_timeout=start_timeout)
+        self.agi = FastAgiServer(agi_host, agi_port, {"ivr": ivr or WelcomeMenu()})
+        for name in CALL_EVENTS:
+            self.ami.on(name, self.calls.apply)
+        self.ami.on_connected(self._resync)
+
+    async def start(self) -> None:
+        self.history.start()
+        await self.agi.start()
+        try:
+            await self.ami.start()
+        except BaseException:
+            await self.agi.stop()
+            await self.history.stop()
+            raise
+        log.info("engine: AMI %s:%s linked, FastAGI on %s:%s", self.ami.host, self.ami.port,
+                 self.agi.host, self.agi.port)
+
+    async def stop(self) -> None:
+        await self.agi.stop()
+        await self.ami.stop()
+        await self.history.stop()
+
+    def _call_changed(self, call, what: str) -> None:
+        self.history.on_call_changed(call, what)
+        self.bus.publish_nowait(f"call.{what}", {"linkedid": call.linkedid,
+                                                  "caller": call.caller_number,
+                                                  "dialled": call.dialled_number,
+                                                  "status": call.status})
+
+    async def _resync(self) -> None:
+        """After every (re)connect: believe Asterisk, not what we remembered."""
+        channels = await self.ami.action_list("CoreShowChannels")
+        lost = self.calls.resync(channels)
+        live = {ch.linkedid for ch in channels}
+        closed = await self.history.close_lost(
+            live, "ended while the platform had no AMI link")
+        if lost or closed:
+            log.warning("engine: resync closed %d call(s) Asterisk no longer has", len(lost) + closed)

@@ -1,0 +1,106 @@
+"""Writes calls into the CRM's history as they happen, without ever blocking
+the event loop and without losing a row when the database hiccups.
+
+Every write is a full snapshot of the call upserted by linkedid, so a write
+that is retried or repeated is harmless. Pending snapshots are kept per call
+(the newest wins) and written in order by one worker thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from sqlalchemy.orm import sessionmaker
+
+from crm_core import interactions
+from cti.calls import Call
+
+log = logging.getLogger(__name__)
+
+
+def _utc(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
+
+
+def call_facts(call: Call) -> interactions.CallFacts:
+    return interactions.CallFacts(
+        linkedid=call.linkedid, direction=call.direction, started_at=_utc(call.started_at),
+        caller_number=call.caller_number, caller_name=call.caller_name,
+        dialled_number=call.dialled_number, keys_pressed=call.keys,
+        answered_at=_utc(call.answered_at), ended_at=_utc(call.ended_at),
+        hangup_cause=call.hangup_cause, hangup_cause_text=call.hangup_cause_text,
+        status=call.status)
+
+
+class CallHistory:
+    def __init__(self, sessions: sessionmaker, retry_max: float = 10.0):
+        self.sessions = sessions
+        self.retry_max = retry_max
+        self._pending: dict[str, interactions.CallFacts] = {}
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-db")
+        self._worker: asyncio.Task | None = None
+        self.written = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        self._worker = asyncio.get_running_loop().create_task(self._run(), name="call-history")
+
+    async def stop(self) -> None:
+        await self.flush()
+        if self._worker:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        self._db.shutdown(wait=True)
+
+    def on_call_changed(self, call: Call, what: str) -> None:
+        """CallTracker listener: queue the newest snapshot of the call."""
+        self._pending.pop(call.linkedid, None)  # re-insert: keep write order by last change
+        self._pending[call.linkedid] = call_facts(call)
+        self._idle.clear()
+        self._wakeup.set()
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every queued snapshot is in the database."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def close_lost(self, live_linkedids: set[str], reason: str) -> int:
+        """Calls the database still has open but Asterisk no longer knows."""
+        await self.flush()
+
+        def work(session):
+            open_ids = interactions.open_call_ids(session) - live_linkedids - set(self._pending)
+            return interactions.mark_lost(session, open_ids, datetime.now(timezone.utc), reason)
+        return await self._in_db(work)
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                linkedid, facts = next(iter(self._pending.items()))
+                try:
+                    await self._in_db(lambda s: interactions.save_call(s, facts))
+                except Exception as exc:  # the database is down or busy: keep it, retry
+                    self.failures += 1
+                    log.warning("history: cannot write call %s yet (%s); retrying in %.1f s",
+                                linkedid, exc.__class__.__name__, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.retry_max)
+                    continue
+                delay = 0.1
+                if self._pending.get(linkedid) is facts:
+                    del self._pending[linkedid]
+                self.written += 1
+            self._idle.set()
+
+    async def _in_db(self, work):
+        def run():
+            with self.sessions.begin() as session:
+                return work(session)
+        return await asyncio.get_running_loop().run_in_executor(self._db, run)

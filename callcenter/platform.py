@@ -1,0 +1,110 @@
+"""`callcenter run`: the sandboxed Asterisk (or yours), the engine and the web,
+in one process with one event loop, and a demo that makes calls flow."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from agent_console.app import create_app
+from agent_console.server import WebServer
+from asterisk_conf import sandbox
+from asterisk_conf.lab import Lab, LabPorts, RTP_PORTS, wait_registered
+from asterisk_conf import ports
+from crm_core import db, interactions, migrate
+from cti.ami import AmiSession
+
+from .engine import AmiAddress, Engine
+from .settings import Settings
+from .world import CallerScript, World
+from ivr.welcome import WelcomeMenu
+
+log = logging.getLogger("callcenter")
+
+DEMO_CALLS = (  # (DID, caller, name, keys): a few callers pressing keys
+    ("8005550100", "+15551230001", "Ada Lovelace", "1"),
+    ("8005550100", "+15551230002", "Alan Turing", "2"),
+    ("8005550199", "+4930123456", "", "#"),
+)
+
+
+def open_database(settings: Settings):
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    return db.session_factory(engine)
+
+
+def sandbox_lab(settings: Settings) -> Lab:
+    root = sandbox.ensure(Path(settings.asterisk.sandbox_root) if settings.asterisk.sandbox_root
+                          else None)
+    a = settings.asterisk
+    lab_ports = LabPorts(pbx_sip=a.sip_port, pbx_ami=a.ami_port, pbx_rtp=a.rtp_start,
+                         world_sip=ports.free_port(a.ami_host), world_ami=ports.free_port(a.ami_host),
+                         world_rtp=ports.free_udp_range(a.ami_host, RTP_PORTS))
+    return Lab(root, agi_port=settings.agi.port, ports=lab_ports, prefix="run", host=a.ami_host)
+
+
+async def run(settings: Settings, demo: bool = True) -> None:
+    sessions = open_database(settings)
+    lab = None
+    if settings.asterisk.mode == "sandbox":
+        lab = sandbox_lab(settings)
+        await asyncio.to_thread(lab.start)
+        spec = lab.pbx.spec
+        ami = AmiAddress(settings.asterisk.ami_host, spec.ami_port, spec.ami_username, spec.ami_secret)
+    else:
+        a = settings.asterisk
+        ami = AmiAddress(a.ami_host, a.ami_port, a.ami_username, a.ami_secret)
+    engine = Engine(ami, sessions, agi_host=settings.agi.host, agi_port=settings.agi.port,
+                    ivr=WelcomeMenu(settings.ivr.ring_seconds, settings.ivr.menu_timeout_ms),
+                    inbound_contexts=(settings.asterisk.inbound_context,))
+    web = WebServer(create_app(sessions), settings.web.host, settings.web.port)
+    try:
+        await engine.start()
+        web.start()
+        print(f"callcenter: engine linked to Asterisk; call history at {web.url}", flush=True)
+        if demo and lab is not None:
+            await run_demo(lab, engine, sessions)
+        print("callcenter: running; Ctrl-C stops everything", flush=True)
+        await _until_signalled()
+    finally:
+        web.stop()
+        await engine.stop()
+        if lab is not None:
+            await asyncio.to_thread(lab.stop)
+        print("callcenter: stopped", flush=True)
+
+
+async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
+    """Place a few callers from the world and show their calls landing in the history."""
+    await asyncio.to_thread(wait_registered, lab)
+    w = lab.world.spec
+    world_ami = AmiSession(w.bind_address, w.ami_port, w.ami_username, w.ami_secret)
+    await world_ami.start()
+    ended = asyncio.Queue()
+    sub = engine.bus.subscribe("call.ended", lambda topic, payload: ended.put_nowait(payload))
+    try:
+        world = World(world_ami)
+        for did, number, name, keys in DEMO_CALLS:
+            print(f"demo: {number} dials {did} and presses {keys}", flush=True)
+            await world.place_call(did, number, name, CallerScript(keys=keys, delay=1.5, hold=8.0))
+            await asyncio.wait_for(ended.get(), 60)
+        await engine.history.flush()
+        with sessions() as session:
+            for row in reversed(interactions.recent(session, limit=len(DEMO_CALLS))):
+                print(f"history: {row.caller_number} -> {row.dialled_number} keys={row.keys_pressed!r} "
+                      f"answered={row.answered_at:%H:%M:%S} cause={row.hangup_cause} "
+                      f"{row.hangup_cause_text} [{row.status}] linkedid={row.linkedid}", flush=True)
+    finally:
+        sub.cancel()
+        await world_ami.stop()
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

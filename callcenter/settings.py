@@ -1,0 +1,146 @@
+"""Configuration: one TOML file plus CALLCENTER_<SECTION>_<KEY> environment
+overrides, validated at start with errors that name the key and the fix.
+
+Secrets (AMI, database) come from here or the environment, never from the
+repository; the sandbox generates its own AMI secret at every start.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the key and how to fix it."""
+
+
+@dataclass
+class Database:
+    url: str = ""  # empty: SQLite in the data folder
+
+
+@dataclass
+class Asterisk:
+    mode: str = "sandbox"  # sandbox: the platform runs its own; external: yours
+    sandbox_root: str = ""  # empty: ~/.cache/callcenter/asterisk-root
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "callcenter"
+    ami_secret: str = ""  # external mode only; the sandbox makes its own
+    sip_port: int = 5060
+    rtp_start: int = 10000
+    inbound_context: str = "from-carrier"
+
+
+@dataclass
+class Agi:
+    host: str = "127.0.0.1"
+    port: int = 4573
+
+
+@dataclass
+class Web:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass
+class Ivr:
+    ring_seconds: float = 1.0  # ring before answering, as carriers expect
+    menu_timeout_ms: int = 5000
+
+
+@dataclass
+class Settings:
+    data_dir: str = "var"
+    database: Database = field(default_factory=Database)
+    asterisk: Asterisk = field(default_factory=Asterisk)
+    agi: Agi = field(default_factory=Agi)
+    web: Web = field(default_factory=Web)
+    ivr: Ivr = field(default_factory=Ivr)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(Path(self.data_dir) / 'callcenter.db').resolve()}"
+
+
+SECTIONS = {"database": Database, "asterisk": Asterisk, "agi": Agi, "web": Web, "ivr": Ivr}
+
+
+def load(path: str | Path | None = None, environ: dict | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    raw: dict = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    settings = Settings()
+    for key, value in raw.items():
+        if key == "data_dir":
+            settings.data_dir = _coerce("data_dir", value, str)
+        elif key in SECTIONS and isinstance(value, dict):
+            _fill(getattr(settings, key), key, value)
+        else:
+            raise ConfigError(f"unknown configuration key '{key}' (known: data_dir, "
+                              f"{', '.join(SECTIONS)})")
+    _apply_env(settings, environ)
+    validate(settings)
+    return settings
+
+
+def _fill(section, name: str, values: dict) -> None:
+    known = {f.name: f for f in fields(section)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown key '{name}.{key}' (known: {', '.join(known)})")
+        setattr(section, key, _coerce(f"{name}.{key}", value, type(getattr(section, key))))
+
+
+def _apply_env(settings: Settings, environ) -> None:
+    if "CALLCENTER_DATA_DIR" in environ:
+        settings.data_dir = environ["CALLCENTER_DATA_DIR"]
+    for name in SECTIONS:
+        section = getattr(settings, name)
+        for f in fields(section):
+            env = f"CALLCENTER_{name.upper()}_{f.name.upper()}"
+            if env in environ:
+                setattr(section, f.name, _coerce(env, environ[env], type(getattr(section, f.name))))
+
+
+def _coerce(key: str, value, kind: type):
+    try:
+        if kind is bool and isinstance(value, str):
+            return value.lower() in ("1", "true", "yes", "on")
+        if kind is int and isinstance(value, float):
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be {kind.__name__}, got {value!r}") from None
+
+
+def validate(s: Settings) -> None:
+    if s.asterisk.mode not in ("sandbox", "external"):
+        raise ConfigError(f"asterisk.mode must be 'sandbox' or 'external', got {s.asterisk.mode!r}")
+    if s.asterisk.mode == "external" and not s.asterisk.ami_secret:
+        raise ConfigError("asterisk.ami_secret is required when asterisk.mode = 'external' "
+                          "(or set CALLCENTER_ASTERISK_AMI_SECRET)")
+    for key, port in (("asterisk.ami_port", s.asterisk.ami_port),
+                      ("asterisk.sip_port", s.asterisk.sip_port),
+                      ("asterisk.rtp_start", s.asterisk.rtp_start),
+                      ("agi.port", s.agi.port), ("web.port", s.web.port)):
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"{key} must be a port number 1-65535, got {port}")
+    if not 0 <= s.ivr.ring_seconds <= 30:
+        raise ConfigError(f"ivr.ring_seconds must be between 0 and 30, got {s.ivr.ring_seconds}")
+    if not 500 <= s.ivr.menu_timeout_ms <= 60000:
+        raise ConfigError(f"ivr.menu_timeout_ms must be 500-60000, got {s.ivr.menu_timeout_ms}")
+    url = s.database_url
+    if not url.startswith(("sqlite", "postgresql")):
+        raise ConfigError(f"database.url must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}")

@@ -1,0 +1,38 @@
+"""The first IVR: ring, answer, ask for one key, say it back, say goodbye.
+
+Issue 4 replaces this with menus described as data; it is the route every
+DID reaches today and the path of the first real call in the history.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+log = logging.getLogger(__name__)
+
+KEY = re.compile(r"^[0-9*#]$")
+
+
+class WelcomeMenu:
+    def __init__(self, ring_seconds: float = 1.0, timeout_ms: int = 5000,
+                 prompt: str = "demo-instruct", goodbye: str = "vm-goodbye"):
+        self.ring_seconds = ring_seconds
+        self.timeout_ms = timeout_ms
+        self.prompt = prompt
+        self.goodbye = goodbye
+
+    async def __call__(self, call) -> None:
+        # Ring first: a caller who gives up in the first second is not answered
+        # (and not billed); the history still shows the call, unanswered.
+        if self.ring_seconds > 0:
+            await call.exec("Ringing")
+            await call.exec("Wait", f"{self.ring_seconds:g}")
+        await call.answer()
+        key = await call.get_data(self.prompt, self.timeout_ms, 1)
+        if KEY.match(key or ""):
+            await call.stream_file("beep")
+            await call.say_digits(key)
+        else:
+            log.info("ivr: no key from %s", call.env.get("callerid", "?"))
+        await call.stream_file(self.goodbye)
+        await call.hangup()

@@ -1,0 +1,78 @@
+"""The first real call in the history: a caller on the world dials the platform's
+DID over SIP, the pbx answers through FastAGI, the caller presses a key, and
+after hang-up the CRM holds one interaction keyed on Asterisk's linkedid."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from callcenter.world import CallerScript
+from crm_core import interactions
+
+from .helpers import CallEvents
+
+pytestmark = [pytest.mark.lab, pytest.mark.asyncio]
+
+
+async def test_a_call_with_a_key_lands_in_the_history(engine, world, sessions):
+    events = CallEvents(engine.bus)
+    linkedids = []
+    engine.ami.on("Newchannel", lambda ev: linkedids.append(ev.linkedid))
+    await world.place_call("8005550100", "+15551230001", "Ada Lovelace",
+                           CallerScript(keys="7", delay=1.0, hold=15))
+    ended = (await events.wait("call.ended", timeout=40))[0]
+    await engine.history.flush(timeout=10)
+
+    with sessions() as s:
+        rows = interactions.recent(s)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.linkedid == ended["linkedid"] == linkedids[0]
+    assert (row.direction, row.channel, row.status) == ("inbound", "call", "completed")
+    assert (row.caller_number, row.caller_name) == ("+15551230001", "Ada Lovelace")
+    assert row.dialled_number == "8005550100"
+    assert row.keys_pressed == "7"
+    assert row.started_at <= row.answered_at <= row.ended_at
+    # The IVR said goodbye and hung up first: a normal clearing from our side.
+    assert (row.hangup_cause, row.hangup_cause_text) == (16, "Normal Clearing")
+    assert engine.agi.completed >= 1 and engine.agi.errors == 0
+
+
+async def test_a_caller_who_hangs_up_while_ringing_is_still_in_the_history(lab, sessions):
+    from .conftest import engine_for, world_of
+    engine = engine_for(lab, sessions, ring_seconds=3.0)
+    await engine.start()
+    world = await world_of(lab)
+    try:
+        events = CallEvents(engine.bus)
+        await world.place_call("8005550100", "+15551230009", script=CallerScript(keys="1"),
+                               ring_timeout=0.8)
+        await events.wait("call.ended", timeout=20)
+        await engine.history.flush(timeout=10)
+        with sessions() as s:
+            (row,) = interactions.recent(s)
+        assert row.caller_number == "+15551230009" and row.status == "completed"
+        assert row.answered_at is None and row.keys_pressed == ""
+        assert row.ended_at >= row.started_at and row.hangup_cause is not None
+        # The IVR saw the hang-up mid-command and the server serves the next call.
+        for _ in range(50):
+            if engine.agi.hung_up >= 1:
+                break
+            await asyncio.sleep(0.1)
+        assert engine.agi.hung_up >= 1 and engine.agi.errors == 0
+    finally:
+        await world.ami.stop()
+        await engine.stop()
+
+
+async def test_several_callers_at_once_each_get_their_own_row(engine, world, sessions):
+    events = CallEvents(engine.bus)
+    callers = [("+15551230101", "1"), ("+15551230102", "2"), ("+15551230103", "#")]
+    for number, keys in callers:
+        await world.place_call("8005550100", number, script=CallerScript(keys=keys, delay=1.0, hold=15))
+    await events.wait("call.ended", count=3, timeout=60)
+    await engine.history.flush(timeout=10)
+    with sessions() as s:
+        got = {(r.caller_number, r.keys_pressed, r.status) for r in interactions.recent(s)}
+    assert got == {(n, k, "completed") for n, k in callers}

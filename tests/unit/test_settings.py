@@ -1,0 +1,43 @@
+"""Configuration: defaults, file, environment overrides, and errors naming the key."""
+import pytest
+
+from callcenter import settings as cfg
+
+
+def test_defaults_are_a_complete_sandbox_setup(tmp_path):
+    s = cfg.load(None, environ={})
+    assert s.asterisk.mode == "sandbox" and s.agi.port == 4573
+    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("var/callcenter.db")
+
+
+def test_file_then_environment(tmp_path):
+    path = tmp_path / "cc.toml"
+    path.write_text('data_dir = "/tmp/x"\n[agi]\nport = 4600\n[ivr]\nring_seconds = 0.5\n')
+    s = cfg.load(path, environ={"CALLCENTER_AGI_PORT": "4700",
+                                "CALLCENTER_DATABASE_URL": "postgresql+psycopg://db/cc"})
+    assert (s.agi.port, s.ivr.ring_seconds, s.data_dir) == (4700, 0.5, "/tmp/x")
+    assert s.database_url == "postgresql+psycopg://db/cc"
+
+
+@pytest.mark.parametrize("text, environ, words", [
+    ("[agi]\nprot = 1\n", {}, "agi.prot"),
+    ("[agi]\nport = 'x'\n", {}, "agi.port must be int"),
+    ("[agi]\nport = 70000\n", {}, "agi.port must be a port"),
+    ("[asterisk]\nmode = 'cloud'\n", {}, "asterisk.mode"),
+    ("[asterisk]\nmode = 'external'\n", {}, "asterisk.ami_secret is required"),
+    ("[nosuch]\na = 1\n", {}, "unknown configuration key 'nosuch'"),
+    ("[agi\n", {}, "not valid TOML"),
+    ("", {"CALLCENTER_WEB_PORT": "eighty"}, "CALLCENTER_WEB_PORT must be int"),
+    ("", {"CALLCENTER_DATABASE_URL": "mysql://x"}, "database.url"),
+    ("[ivr]\nring_seconds = 99\n", {}, "ivr.ring_seconds"),
+])
+def test_errors_name_the_key(tmp_path, text, environ, words):
+    path = tmp_path / "cc.toml"
+    path.write_text(text)
+    with pytest.raises(cfg.ConfigError, match=words.replace(".", r"\.")):
+        cfg.load(path, environ=environ)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(cfg.ConfigError, match="does not exist"):
+        cfg.load(tmp_path / "nope.toml", environ={})
