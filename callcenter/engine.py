@@ -42,7 +42,7 @@ class Engine:
         self.calls = CallTracker(self._call_changed, inbound_contexts=inbound_contexts)
         self.ami = AmiSession(ami.host, ami.port, ami.username, ami.secret, bus=self.bus,
                               start_timeout=start_timeout)
-        self.agi = FastAgiServer(agi_host, agi_port, {"ivr": ivr or WelcomeMenu()})
+        self.agi = FastAgiServer(agi_host, agi_port, {"ivr": (ivr or WelcomeMenu()).handle})
         for name in CALL_EVENTS:
             self.ami.on(name, self.calls.apply)
         self.ami.on_connected(self._resync)

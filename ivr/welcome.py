@@ -21,7 +21,7 @@ class WelcomeMenu:
         self.prompt = prompt
         self.goodbye = goodbye
 
-    async def __call__(self, call) -> None:
+    async def handle(self, call) -> None:
         # Ring first: a caller who gives up in the first second is not answered
         # (and not billed); the history still shows the call, unanswered.
         if self.ring_seconds > 0:
@@ -35,4 +35,5 @@ class WelcomeMenu:
         else:
             log.info("ivr: no key from %s", call.env.get("callerid", "?"))
         await call.stream_file(self.goodbye)
-        await call.hangup()
+        # Returning hands the call back to the dialplan, whose Hangup() ends it
+        # with cause 16 (Normal Clearing); AGI's HANGUP would leave cause 0.

@@ -19,7 +19,8 @@ from callcenter.world import CallerScript
 from crm_core import interactions
 from cti.ami import AmiSession
 from cti.ami_errors import AmiAuthError
-from cti.fastagi import AgiServerError
+from cti.fastagi import AgiServerError, FastAgiServer
+from ivr.welcome import WelcomeMenu
 
 from .conftest import assert_no_channels_left, engine_for, new_lab, world_of
 from .helpers import CallEvents
@@ -56,7 +57,7 @@ async def test_a_taken_fastagi_port_is_a_clear_error(lab, sessions):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         engine = engine_for(lab, sessions)
-        engine.agi = type(engine.agi)("127.0.0.1", taken.getsockname()[1], {"ivr": engine.agi.routes["ivr"]})
+        engine.agi = FastAgiServer("127.0.0.1", taken.getsockname()[1], {"ivr": WelcomeMenu().handle})
         with pytest.raises(AgiServerError, match="already in use"):
             await engine.start()
 
