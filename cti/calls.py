@@ -62,7 +62,7 @@ class CallTracker:
             if ev.uniqueid != ev.linkedid or ev.context not in self.inbound_contexts:
                 return
             call = Call(linkedid=ev.linkedid, direction="inbound", started_at=self._at(ev),
-                        caller_number=ev.caller_id_num or "", caller_name=ev.caller_id_name or "",
+                        caller_number=ev.caller_id_num or "", caller_name=_name(ev.caller_id_name),
                         dialled_number=ev.exten or "")
             self.calls[call.linkedid] = call
             self._track(call, ev.uniqueid)
@@ -127,7 +127,7 @@ class CallTracker:
             call = Call(linkedid=linkedid, direction="inbound",
                         started_at=now - _age_seconds(first),
                         caller_number=first.caller_id_num or "",
-                        caller_name=first.caller_id_name or "", dialled_number=first.exten or "")
+                        caller_name=_name(first.caller_id_name), dialled_number=first.exten or "")
             self.calls[linkedid] = call
             self._emit(call, "started")
         for uid in list(call.channels):
@@ -156,3 +156,8 @@ def _age_seconds(channel) -> float:
     except ValueError:
         return 0.0
     return float(h * 3600 + m * 60 + s)
+
+
+def _name(caller_id_name: str | None) -> str:
+    """Asterisk reports a missing caller name as "<unknown>"; keep it empty."""
+    return "" if caller_id_name in (None, "<unknown>") else caller_id_name

@@ -11,6 +11,7 @@ import re
 log = logging.getLogger(__name__)
 
 KEY = re.compile(r"^[0-9*#]$")
+ALL_KEYS = "0123456789*#"
 
 
 class WelcomeMenu:
@@ -28,7 +29,10 @@ class WelcomeMenu:
             await call.exec("Ringing")
             await call.exec("Wait", f"{self.ring_seconds:g}")
         await call.answer()
-        key = await call.get_data(self.prompt, self.timeout_ms, 1)
+        # Not GET DATA: it treats # as "end of input" and would lose that key.
+        key = await call.stream_file(self.prompt, escape_digits=ALL_KEYS)
+        if not key:
+            key = await call.wait_for_digit(self.timeout_ms)
         if KEY.match(key or ""):
             await call.stream_file("beep")
             await call.say_digits(key)

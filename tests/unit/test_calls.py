@@ -107,3 +107,9 @@ def test_snapshots_are_copies():
     t.apply(chan("Newchannel", "8.1", "8.1", T0))
     t.apply(chan("DTMFEnd", "8.1", "8.1", T0 + 1, Digit="1", Direction="Received"))
     assert rec.changes[0][1].keys == "" and rec.changes[1][1].keys == "1"
+
+
+def test_asterisks_unknown_caller_name_is_kept_empty():
+    t, rec = tracker()
+    t.apply(chan("Newchannel", "9.1", "9.1", T0, CallerIDName="<unknown>"))
+    assert rec.changes[0][1].caller_name == ""

@@ -1,0 +1,35 @@
+"""The web placeholder: the history page escapes what callers control."""
+from datetime import datetime, timezone
+
+from agent_console.app import create_app
+from crm_core import db, interactions, migrate
+
+
+def app_with(tmp_path, **facts):
+    engine = db.make_engine(db.sqlite_url(tmp_path / "crm.db"))
+    migrate.upgrade(engine)
+    sessions = db.session_factory(engine)
+    with sessions.begin() as s:
+        interactions.save_call(s, interactions.CallFacts(
+            linkedid="1.1", direction="inbound", started_at=datetime.now(timezone.utc), **facts))
+    return create_app(sessions).test_client()
+
+
+def test_caller_controlled_text_is_escaped(tmp_path):
+    client = app_with(tmp_path, caller_number="+15551230001",
+                      caller_name="<script>alert(1)</script>", dialled_number="8005550100")
+    page = client.get("/")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert page.headers["Content-Security-Policy"] == "default-src 'self'"
+
+
+def test_chinese_names_survive(tmp_path):
+    body = app_with(tmp_path, caller_name="王小明").get("/").get_data(as_text=True)
+    assert "王小明" in body and "in progress" in body
+
+
+def test_health(tmp_path):
+    assert app_with(tmp_path).get("/healthz").get_json() == {"status": "ok"}
