@@ -33,3 +33,38 @@ class CallEvents:
 
     def close(self) -> None:
         self._sub.cancel()
+
+
+class AmiEvents:
+    """Collects typed AMI events of one session; wait for a match with a timeout."""
+
+    def __init__(self, session, name: str = "*"):
+        self.seen: list = []
+        self._changed = asyncio.Event()
+        self._sub = session.on(name, self._on)
+
+    def _on(self, event) -> None:
+        self.seen.append(event)
+        self._changed.set()
+
+    def matching(self, name: str, **headers) -> list:
+        return [e for e in self.seen if e.name == name
+                and all(getattr(e, k, None) == v for k, v in headers.items())]
+
+    async def wait(self, name: str, timeout: float = 30.0, **headers):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.matching(name, **headers):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"no AMI {name} {headers} within {timeout} s; seen "
+                                     f"{sorted({e.name for e in self.seen})}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+        return self.matching(name, **headers)[0]
+
+    def close(self) -> None:
+        self._sub.cancel()

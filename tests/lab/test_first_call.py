@@ -10,17 +10,19 @@ import pytest
 from callcenter.world import CallerScript
 from crm_core import interactions
 
-from .helpers import CallEvents
+from .helpers import AmiEvents, CallEvents
 
 pytestmark = [pytest.mark.lab, pytest.mark.asyncio]
 
 
 async def test_a_call_with_a_key_lands_in_the_history(engine, world, sessions):
     events = CallEvents(engine.bus)
-    linkedids = []
-    engine.ami.on("Newchannel", lambda ev: linkedids.append(ev.linkedid))
+    pbx = AmiEvents(engine.ami)
     await world.place_call("8005550100", "+15551230001", "Ada Lovelace",
                            CallerScript(keys="7", delay=1.0, hold=15))
+    first = await pbx.wait("Newchannel", context="from-carrier")
+    # The key crossed real SIP as RFC 4733 and Asterisk reported it.
+    await pbx.wait("DTMFEnd", digit="7", direction="Received", uniqueid=first.linkedid)
     ended = (await events.wait("call.ended", timeout=40))[0]
     await engine.history.flush(timeout=10)
 
@@ -28,7 +30,7 @@ async def test_a_call_with_a_key_lands_in_the_history(engine, world, sessions):
         rows = interactions.recent(s)
     assert len(rows) == 1
     row = rows[0]
-    assert row.linkedid == ended["linkedid"] == linkedids[0]
+    assert row.linkedid == ended["linkedid"] == first.linkedid == first.uniqueid
     assert (row.direction, row.channel, row.status) == ("inbound", "call", "completed")
     assert (row.caller_number, row.caller_name) == ("+15551230001", "Ada Lovelace")
     assert row.dialled_number == "8005550100"
@@ -70,7 +72,9 @@ async def test_several_callers_at_once_each_get_their_own_row(engine, world, ses
     events = CallEvents(engine.bus)
     callers = [("+15551230101", "1"), ("+15551230102", "2"), ("+15551230103", "#")]
     for number, keys in callers:
-        await world.place_call("8005550100", number, script=CallerScript(keys=keys, delay=1.0, hold=15))
+        # The caller plays a sound before pressing, as a talking caller would.
+        await world.place_call("8005550100", number,
+                               script=CallerScript(keys=keys, delay=0.5, hold=15, audio="beep"))
     await events.wait("call.ended", count=3, timeout=60)
     await engine.history.flush(timeout=10)
     with sessions() as s:
