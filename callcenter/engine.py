@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from cti.ami import AmiSession
 from cti.bus import EventBus, InProcessBus
 from cti.calls import CallTracker
+from cti.channels import ChannelTracker, EndpointTracker, list_endpoints
 from cti.fastagi import FastAgiServer
 from ivr.welcome import WelcomeMenu
 
@@ -40,11 +41,17 @@ class Engine:
         self.bus = bus or InProcessBus()
         self.history = CallHistory(sessions)
         self.calls = CallTracker(self._call_changed, inbound_contexts=inbound_contexts)
+        self.channels = ChannelTracker()  # every live channel (the wallboard's view)
+        self.endpoints = EndpointTracker()  # agents' desk phones: registered, state
         self.ami = AmiSession(ami.host, ami.port, ami.username, ami.secret, bus=self.bus,
                               start_timeout=start_timeout)
         self.agi = FastAgiServer(agi_host, agi_port, {"ivr": (ivr or WelcomeMenu()).handle})
         for name in CALL_EVENTS:
             self.ami.on(name, self.calls.apply)
+        for name in ChannelTracker.EVENT_NAMES:
+            self.ami.on(name, self.channels.apply)
+        for name in EndpointTracker.EVENT_NAMES:
+            self.ami.on(name, self.endpoints.apply)
         self.ami.on_connected(self._resync)
 
     async def start(self) -> None:
@@ -74,6 +81,8 @@ class Engine:
     async def _resync(self) -> None:
         """After every (re)connect: believe Asterisk, not what we remembered."""
         channels = await self.ami.action_list("CoreShowChannels")
+        self.channels.resync(channels)
+        self.endpoints.resync(await list_endpoints(self.ami))
         lost = self.calls.resync(channels)
         live = {ch.linkedid for ch in channels}
         closed = await self.history.close_lost(

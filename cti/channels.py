@@ -197,7 +197,7 @@ async def attach_trackers(session: "AmiSession", channels: ChannelTracker,
     async def resync() -> None:
         lost = channels.resync(await session.action_list("CoreShowChannels"))
         if endpoints is not None:
-            endpoints.resync(await _list_endpoints(session))
+            endpoints.resync(await list_endpoints(session))
         log.info("AMI %s: resynced %d channels; %d calls ended while away",
                  session.address, len(channels), len(lost))
         if lost and on_calls_lost is not None:
@@ -211,7 +211,7 @@ async def attach_trackers(session: "AmiSession", channels: ChannelTracker,
     return subs
 
 
-async def _list_endpoints(session: "AmiSession") -> list[AmiEvent]:
+async def list_endpoints(session: "AmiSession") -> list[AmiEvent]:
     try:
         return await session.action_list("PJSIPShowEndpoints")
     except AmiActionError as exc:

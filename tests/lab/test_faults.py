@@ -111,7 +111,13 @@ async def test_asterisk_killed_under_the_engine(sandbox_root, sessions):
         assert "no AMI link" in row.hangup_cause_text
         assert engine.ami.reconnects >= 1
 
+        # Desk phones re-register to the new Asterisk; the engine hears of it.
         await asyncio.to_thread(lab.world.rx, "pjsip send register *all")
+        for _ in range(100):
+            if all(engine.endpoints.get(p) and engine.endpoints.get(p).registered for p in lab.phones):
+                break
+            await asyncio.sleep(0.1)
+        assert all(engine.endpoints.get(p).registered for p in lab.phones)
         await world.place_call("8005550100", "+15551230078", script=CallerScript(keys="5", hold=15))
         await events.wait("call.ended", timeout=40)
         await engine.history.flush(timeout=10)

@@ -15,6 +15,14 @@ from .helpers import AmiEvents, CallEvents
 pytestmark = [pytest.mark.lab, pytest.mark.asyncio]
 
 
+async def test_the_engine_learns_the_desk_phones_from_asterisk(engine, lab):
+    for name in lab.phones:
+        phone = engine.endpoints.get(name)
+        assert phone is not None and phone.registered, (name, phone)
+    assert engine.endpoints.get("carrier") is not None
+    assert len(engine.channels) == 0
+
+
 async def test_a_call_with_a_key_lands_in_the_history(engine, world, sessions):
     events = CallEvents(engine.bus)
     pbx = AmiEvents(engine.ami)
