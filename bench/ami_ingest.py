@@ -6,7 +6,7 @@ timestampevents=yes) and feeds it in 4 KiB chunks, no socket, to:
 
   (a) panoramisk's AMIProtocol with a no-op dispatch: parsing only;
   (b) our AmiSession protocol: parsing, typed events, dispatch to
-      subscribers and a ChannelTracker update.
+      subscribers and the ChannelTracker and CallTracker updates.
 
 Usage: .venv/bin/python bench/ami_ingest.py [--events N] [--profile]
 The last line is `ami_ingest: <int> events/s` (path b).
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 
 from cti.ami import AmiSession  # noqa: E402
+from cti.calls import CallTracker  # noqa: E402
 from cti.channels import ChannelTracker, attach_trackers  # noqa: E402
 from cti.endpoints import EndpointTracker  # noqa: E402
 
@@ -143,6 +144,11 @@ async def our_path(chunks: list[bytes], profile: cProfile.Profile | None = None)
     session = AmiSession("bench.invalid", 5038, "bench", "unused")
     channels = ChannelTracker()
     await attach_trackers(session, channels, EndpointTracker())
+    # The engine's call tracker too: the history's state update on the same events.
+    changes = [0]
+    calls = CallTracker(lambda call, what: changes.__setitem__(0, changes[0] + 1))
+    for name in ("Newchannel", "Newstate", "DTMFEnd", "Hangup"):
+        session.on(name, calls.apply)
     seen = [0]
     session.on("*", lambda event: seen.__setitem__(0, seen[0] + 1))
     protocol = session.create_protocol()
@@ -155,6 +161,7 @@ async def our_path(chunks: list[bytes], profile: cProfile.Profile | None = None)
     if profile is not None:
         profile.disable()
     assert len(channels) < CONCURRENT_CALLS * 2 + 1, "tracker leaked channels"
+    assert changes[0] > 0 and len(calls.calls) <= CONCURRENT_CALLS, "call tracker missed calls"
     return seen[0], elapsed
 
 
