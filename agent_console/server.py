@@ -21,5 +21,8 @@ class WebServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
+        # shutdown() waits for serve_forever() to notice: only when it runs.
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()
