@@ -45,10 +45,6 @@ class AsteriskInstance:
     def conf_path(self) -> str:
         return f"{self.inst_dir}/etc/asterisk.conf"
 
-    def host_path(self, chroot_path: str) -> Path:
-        """Where a file Asterisk names (e.g. a recording) is, seen from outside."""
-        return self.root / chroot_path.lstrip("/")
-
     def log_tail(self, lines: int = 20) -> str:
         texts = []
         for name in ("messages.log", "console.log"):

@@ -54,7 +54,6 @@ class Lab:
         world = InstanceSpec(
             name=f"{self.prefix}-world", role="world", sip_port=p.world_sip, ami_port=p.world_ami,
             rtp_start=p.world_rtp, rtp_end=p.world_rtp + RTP_PORTS - 1, bind_address=self.host,
-            ami_command=True,
             extra={"carrier": carrier, "phones": phones, "pbx": Peer(self.host, p.pbx_sip)})
         self.pbx = AsteriskInstance(self.root, pbx)
         self.world = AsteriskInstance(self.root, world)

@@ -67,7 +67,6 @@ class InstanceSpec:
     bind_address: str = "127.0.0.1"
     ami_username: str = "callcenter"
     ami_secret: str = field(default_factory=new_secret)
-    ami_command: bool = False
     debug_log: bool = False
     extra: dict = field(default_factory=dict)  # role-specific: carrier, phones, agi_port ...
 
