@@ -53,6 +53,11 @@ class Ivr:
 
 
 @dataclass
+class Crm:
+    default_region: str = "US"  # for numbers written without a country code
+
+
+@dataclass
 class Settings:
     data_dir: str = "var"
     database: Database = field(default_factory=Database)
@@ -60,6 +65,7 @@ class Settings:
     agi: Agi = field(default_factory=Agi)
     web: Web = field(default_factory=Web)
     ivr: Ivr = field(default_factory=Ivr)
+    crm: Crm = field(default_factory=Crm)
 
     @property
     def database_url(self) -> str:
@@ -68,7 +74,8 @@ class Settings:
         return f"sqlite:///{(Path(self.data_dir) / 'callcenter.db').resolve()}"
 
 
-SECTIONS = {"database": Database, "asterisk": Asterisk, "agi": Agi, "web": Web, "ivr": Ivr}
+SECTIONS = {"database": Database, "asterisk": Asterisk, "agi": Agi, "web": Web, "ivr": Ivr,
+            "crm": Crm}
 
 
 def load(path: str | Path | None = None, environ: dict | None = None) -> Settings:
@@ -141,6 +148,10 @@ def validate(s: Settings) -> None:
         raise ConfigError(f"ivr.ring_seconds must be between 0 and 30, got {s.ivr.ring_seconds}")
     if not 500 <= s.ivr.menu_timeout_ms <= 60000:
         raise ConfigError(f"ivr.menu_timeout_ms must be 500-60000, got {s.ivr.menu_timeout_ms}")
+    import phonenumbers  # the CRM's number library says which regions exist
+    if s.crm.default_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"crm.default_region must be a region code like US, GB or CN, "
+                          f"got {s.crm.default_region!r}")
     url = s.database_url
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"database.url must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}")

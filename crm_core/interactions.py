@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import Interaction
+from .errors import NotFound, ValidationError
+from .models import LINK_KINDS, SEGMENT_KINDS, Interaction, InteractionLink, InteractionSegment
 
 FINAL = ("completed", "lost")
 
@@ -85,3 +86,55 @@ def recent(session: Session, limit: int = 50) -> list[Interaction]:
 
 def by_linkedid(session: Session, linkedid: str) -> Interaction | None:
     return session.scalar(select(Interaction).where(Interaction.linkedid == linkedid))
+
+
+def _interaction_id(session: Session, linkedid_or_id: str | int) -> int:
+    """Segments and links are written by the engine, which knows calls by linkedid."""
+    if isinstance(linkedid_or_id, int):
+        found = session.get(Interaction, linkedid_or_id)
+    else:
+        found = by_linkedid(session, linkedid_or_id)
+    if found is None:
+        raise NotFound(f"interaction {linkedid_or_id!r} does not exist")
+    return found.id
+
+
+def add_segment(session: Session, interaction: str | int, kind: str, started_at: datetime, *,
+                ended_at: datetime | None = None, agent_id: int | None = None,
+                detail: dict | None = None) -> InteractionSegment:
+    """A stretch of a call: time in the IVR (with its path), a queue, with an agent."""
+    if kind not in SEGMENT_KINDS:
+        raise ValidationError.one("kind", f"must be one of {', '.join(SEGMENT_KINDS)}")
+    if ended_at is not None and ended_at < started_at:
+        raise ValidationError.one("ended_at", "is before started_at")
+    segment = InteractionSegment(interaction_id=_interaction_id(session, interaction), kind=kind,
+                                 started_at=started_at, ended_at=ended_at, agent_id=agent_id,
+                                 detail=detail or {})
+    session.add(segment)
+    session.flush()
+    return segment
+
+
+def add_link(session: Session, interaction: str | int, kind: str, ref: str, *,
+             meta: dict | None = None) -> InteractionLink:
+    """A recording, transcript, fax or document that belongs to the interaction."""
+    if kind not in LINK_KINDS:
+        raise ValidationError.one("kind", f"must be one of {', '.join(LINK_KINDS)}")
+    if not ref or len(ref) > 500 or not ref.isprintable():
+        raise ValidationError.one("ref", "1-500 printable characters")
+    link = InteractionLink(interaction_id=_interaction_id(session, interaction), kind=kind, ref=ref,
+                           meta=meta or {})
+    session.add(link)
+    session.flush()
+    return link
+
+
+def segments_of(session: Session, interaction_id: int) -> list[InteractionSegment]:
+    return list(session.scalars(select(InteractionSegment).where(
+        InteractionSegment.interaction_id == interaction_id).order_by(
+        InteractionSegment.started_at, InteractionSegment.id)))
+
+
+def links_of(session: Session, interaction_id: int) -> list[InteractionLink]:
+    return list(session.scalars(select(InteractionLink).where(
+        InteractionLink.interaction_id == interaction_id).order_by(InteractionLink.id)))

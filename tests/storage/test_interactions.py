@@ -75,3 +75,29 @@ def test_bad_status_and_naive_times_are_refused(sessions):
             I.save_call(s, facts(started_at=datetime(2026, 1, 1)))
     with sessions() as s:
         assert I.recent(s) == []
+
+
+def test_segments_and_links_belong_to_the_call(sessions):
+    from crm_core.errors import NotFound, ValidationError
+    with sessions.begin() as s:
+        I.save_call(s, facts(linkedid="seg.1"))
+    with sessions.begin() as s:
+        I.add_segment(s, "seg.1", "ivr", T0, ended_at=T0 + timedelta(seconds=20),
+                      detail={"path": ["welcome", "menu", "sales"], "keys": "12"})
+        I.add_segment(s, "seg.1", "queue", T0 + timedelta(seconds=20), detail={"queue": "sales"})
+        I.add_link(s, "seg.1", "recording", "recordings/2026/11/seg.1.wav", meta={"sha256": "ab"})
+    with sessions() as s:
+        call = I.by_linkedid(s, "seg.1")
+        kinds = [(seg.kind, seg.detail) for seg in I.segments_of(s, call.id)]
+        assert kinds[0] == ("ivr", {"path": ["welcome", "menu", "sales"], "keys": "12"})
+        assert kinds[1][0] == "queue"
+        assert [l.ref for l in I.links_of(s, call.id)] == ["recordings/2026/11/seg.1.wav"]
+    with sessions.begin() as s:
+        with pytest.raises(ValidationError, match="kind"):
+            I.add_segment(s, "seg.1", "coffee", T0)
+        with pytest.raises(ValidationError, match="ended_at"):
+            I.add_segment(s, "seg.1", "ivr", T0, ended_at=T0 - timedelta(seconds=1))
+        with pytest.raises(NotFound):
+            I.add_link(s, "nope", "recording", "x.wav")
+        with pytest.raises(ValidationError, match="ref"):
+            I.add_link(s, "seg.1", "recording", "bad\nref")

@@ -30,6 +30,7 @@ def test_file_then_environment(tmp_path):
     ("", {"CALLCENTER_WEB_PORT": "eighty"}, "CALLCENTER_WEB_PORT must be int"),
     ("", {"CALLCENTER_DATABASE_URL": "mysql://x"}, "database.url"),
     ("[ivr]\nring_seconds = 99\n", {}, "ivr.ring_seconds"),
+    ("[crm]\ndefault_region = 'XX'\n", {}, "crm.default_region"),
 ])
 def test_errors_name_the_key(tmp_path, text, environ, words):
     path = tmp_path / "cc.toml"
