@@ -7,10 +7,14 @@ from sqlalchemy.orm import sessionmaker
 
 from crm_core import interactions
 
+from .api import create_api
 
-def create_app(sessions: sessionmaker) -> Flask:
+
+def create_app(sessions: sessionmaker, *, region: str = "US") -> Flask:
+    """The web app; ``region`` places phone numbers written without a country code."""
     app = Flask(__name__)
     app.config["SESSIONS"] = sessions
+    app.register_blueprint(create_api(sessions, region=region))
 
     @app.get("/")
     def history():

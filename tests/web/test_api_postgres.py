@@ -1,0 +1,71 @@
+"""One smoke test of the API on each backend: SQLite, and PostgreSQL where reachable."""
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from agent_console.app import create_app
+from crm_core import db, migrate
+
+from .test_api_support import API, seed_users
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_reachable() -> bool:
+    try:
+        with db.make_engine(PG_URL).connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request, tmp_path):
+    if request.param == "sqlite":
+        engine = db.make_engine(db.sqlite_url(tmp_path / "crm.db"))
+        migrate.upgrade(engine)
+        yield db.session_factory(engine)
+        engine.dispose()
+        return
+    if not _pg_reachable():
+        pytest.skip(f"PostgreSQL is not reachable at {PG_URL}: the API is tested on SQLite only")
+    schema = f"t_{uuid.uuid4().hex[:10]}"  # its own schema: no cross-talk with other tests
+    admin = db.make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = db.make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    migrate.upgrade(engine)
+    yield db.session_factory(engine)
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def test_smoke(sessions):
+    tokens, _ = seed_users(sessions)
+    client = create_app(sessions).test_client()
+
+    def call(method, path, role="agent", **kw):
+        return client.open(API + path, method=method,
+                           headers={"Authorization": f"Bearer {tokens[role]}"}, **kw)
+
+    created = call("POST", "/customers", json={"name": "王小明", "phones": ["+86 138 0013 8000"]})
+    assert created.status_code == 201
+    customer = created.get_json()["customer"]
+    dup = call("POST", "/customers", json={"name": "Wang", "phones": ["+8613800138000"]})
+    assert dup.status_code == 409 and dup.get_json()["matches"][0]["id"] == customer["id"]
+    assert call("GET", "/customers?q=小明").get_json()["items"][0]["id"] == customer["id"]
+    edited = call("PATCH", f"/customers/{customer['id']}", json={"city": "上海", "version": 1})
+    assert edited.status_code == 200 and edited.get_json()["version"] == 2
+    stale = call("PATCH", f"/customers/{customer['id']}", json={"city": "北京", "version": 1})
+    assert stale.status_code == 409
+    ticket = call("POST", "/tickets", json={"customer_id": customer["id"], "subject": "退款"})
+    assert ticket.status_code == 201
+    card = call("GET", f"/customers/{customer['id']}/card").get_json()
+    assert card["customer"]["city"] == "上海" and len(card["open_tickets"]) == 1
+    assert call("GET", "/customers/2147483647").status_code == 404
+    assert call("DELETE", f"/customers/{customer['id']}", role="agent").status_code == 403
+    assert call("DELETE", f"/customers/{customer['id']}", role="admin").status_code == 204
