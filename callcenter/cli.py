@@ -11,6 +11,7 @@ from asterisk_conf.ports import PortInUse
 from asterisk_conf.sandbox import SandboxError
 from asterisk_conf.instance import AsteriskError
 
+from . import admin_cli
 from . import settings as config
 
 # Errors that are the user's to fix: print the message, not a traceback.
@@ -36,13 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     hist = sub.add_parser("history", help="print the newest interactions")
     hist.add_argument("--limit", type=int, default=20)
     sub.add_parser("migrate", help="bring the database schema up to date")
+    commands = dict(COMMANDS)
+    commands.update(admin_cli.add_commands(sub))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = config.load(args.config)
-        return COMMANDS[args.command](settings, args) or 0
+        return commands[args.command](settings, args) or 0
     except _user_errors() as exc:
         print(f"callcenter: {exc}", file=sys.stderr)
         return 2

@@ -37,9 +37,9 @@ class Engine:
     def __init__(self, ami: AmiAddress, sessions: sessionmaker, *, agi_host: str = "127.0.0.1",
                  agi_port: int = 4573, ivr: WelcomeMenu | None = None,
                  inbound_contexts=("from-carrier",), bus: EventBus | None = None,
-                 start_timeout: float = 30.0):
+                 start_timeout: float = 30.0, region: str = "US"):
         self.bus = bus or InProcessBus()
-        self.history = CallHistory(sessions)
+        self.history = CallHistory(sessions, region=region)
         self.calls = CallTracker(self._call_changed, inbound_contexts=inbound_contexts)
         self.channels = ChannelTracker()  # every live channel (the wallboard's view)
         self.endpoints = EndpointTracker()  # agents' desk phones: registered, state

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import sessionmaker
 
-from crm_core import interactions
+from crm_core import interactions, lookup
 from cti.calls import Call
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,11 @@ def call_facts(call: Call) -> interactions.CallFacts:
 
 
 class CallHistory:
-    def __init__(self, sessions: sessionmaker, retry_max: float = 10.0):
+    def __init__(self, sessions: sessionmaker, retry_max: float = 10.0, region: str = "US"):
         self.sessions = sessions
         self.retry_max = retry_max
+        self.region = region
+        self._identified: set[str] = set()  # calls whose caller was looked up
         self._pending: dict[str, interactions.CallFacts] = {}
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -85,7 +87,7 @@ class CallHistory:
             while self._pending:
                 linkedid, facts = next(iter(self._pending.items()))
                 try:
-                    await self._in_db(lambda s: interactions.save_call(s, facts))
+                    await self._in_db(lambda s: self._save(s, facts))
                 except Exception as exc:  # the database is down or busy: keep it, retry
                     self.failures += 1
                     log.warning("history: cannot write call %s yet (%s); retrying in %.1f s",
@@ -98,6 +100,21 @@ class CallHistory:
                     del self._pending[linkedid]
                 self.written += 1
             self._idle.set()
+
+    def _save(self, session, facts: interactions.CallFacts) -> None:
+        customer_id = None
+        if facts.linkedid not in self._identified:
+            customer_id = self._identify(session, facts.caller_number)
+        interactions.save_call(session, facts, customer_id=customer_id)
+        self._identified.add(facts.linkedid)
+        if facts.status != "in_progress":
+            self._identified.discard(facts.linkedid)
+
+    def _identify(self, session, caller_number: str) -> int | None:
+        """The caller's customer when the number says so unambiguously; a shared
+        number (several matches) is left for the agent to choose on the pop."""
+        matches = lookup.find_by_phone(session, caller_number, region=self.region, limit=2)
+        return matches[0].id if len(matches) == 1 else None
 
     async def _in_db(self, work):
         def run():

@@ -22,9 +22,10 @@ from ivr.welcome import WelcomeMenu
 
 log = logging.getLogger("callcenter")
 
-DEMO_CALLS = (  # (DID, caller, name, keys): a few callers pressing keys
+DEMO_CALLS = (  # (DID, caller, name, keys): known, VIP, shared office line, unknown
     ("8005550100", "+15551230001", "Ada Lovelace", "1"),
     ("8005550100", "+15551230002", "Alan Turing", "2"),
+    ("8005550100", "+442079460958", "Bletchley Park", "3"),
     ("8005550199", "+4930123456", "", "#"),
 )
 
@@ -48,6 +49,10 @@ def sandbox_lab(settings: Settings) -> Lab:
 
 async def run(settings: Settings, demo: bool = True) -> None:
     sessions = open_database(settings)
+    if demo:
+        from . import demo_data
+        for line in demo_data.seed(sessions, settings.crm.default_region):
+            print(f"demo data: {line}", flush=True)
     lab = None
     if settings.asterisk.mode == "sandbox":
         lab = sandbox_lab(settings)
@@ -59,8 +64,10 @@ async def run(settings: Settings, demo: bool = True) -> None:
         ami = AmiAddress(a.ami_host, a.ami_port, a.ami_username, a.ami_secret)
     engine = Engine(ami, sessions, agi_host=settings.agi.host, agi_port=settings.agi.port,
                     ivr=WelcomeMenu(settings.ivr.ring_seconds, settings.ivr.menu_timeout_ms),
-                    inbound_contexts=(settings.asterisk.inbound_context,))
-    web = WebServer(create_app(sessions), settings.web.host, settings.web.port)
+                    inbound_contexts=(settings.asterisk.inbound_context,),
+                    region=settings.crm.default_region)
+    web = WebServer(create_app(sessions, region=settings.crm.default_region), settings.web.host,
+                    settings.web.port)
     try:
         await engine.start()
         web.start()
@@ -93,8 +100,9 @@ async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
             await asyncio.wait_for(ended.get(), 60)
         await engine.history.flush()
         with sessions() as session:
-            for row in reversed(interactions.recent(session, limit=len(DEMO_CALLS))):
-                print(f"history: {row.caller_number} -> {row.dialled_number} keys={row.keys_pressed!r} "
+            for row, customer in reversed(interactions.recent_with_customers(session, len(DEMO_CALLS))):
+                who = customer or "unknown caller"
+                print(f"history: {row.caller_number} ({who}) -> {row.dialled_number} keys={row.keys_pressed!r} "
                       f"answered={row.answered_at:%H:%M:%S} cause={row.hangup_cause} "
                       f"{row.hangup_cause_text} [{row.status}] linkedid={row.linkedid}", flush=True)
     finally:

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .errors import NotFound, ValidationError
-from .models import LINK_KINDS, SEGMENT_KINDS, Interaction, InteractionLink, InteractionSegment
+from .models import (LINK_KINDS, SEGMENT_KINDS, Customer, Interaction, InteractionLink,
+                     InteractionSegment)
 
 FINAL = ("completed", "lost")
 
@@ -47,16 +48,21 @@ def _row(facts: CallFacts) -> dict:
     return row
 
 
-def save_call(session: Session, facts: CallFacts) -> None:
+def save_call(session: Session, facts: CallFacts, *, customer_id: int | None = None) -> None:
     """Insert or update the call's row by linkedid. Idempotent, so a retried or
-    repeated snapshot is harmless; a final row is never turned back to in progress."""
+    repeated snapshot is harmless; a final row is never turned back to in progress.
+    ``customer_id`` fills an empty customer link and never replaces one (an agent
+    may have linked the call by hand)."""
     if facts.status not in ("in_progress", *FINAL):
         raise ValueError(f"unknown call status {facts.status!r}")
     row = _row(facts)
+    row["customer_id"] = customer_id
     dialect = session.get_bind().dialect.name
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
     stmt = insert(Interaction).values(**row)
-    changes = {k: stmt.excluded[k] for k in row if k not in ("linkedid", "channel", "notes")}
+    changes = {k: stmt.excluded[k] for k in row
+               if k not in ("linkedid", "channel", "notes", "customer_id")}
+    changes["customer_id"] = func.coalesce(Interaction.customer_id, stmt.excluded.customer_id)
     stmt = stmt.on_conflict_do_update(index_elements=["linkedid"], set_=changes,
                                       where=Interaction.status == "in_progress")
     session.execute(stmt)
@@ -82,6 +88,15 @@ def mark_lost(session: Session, linkedids: set[str], at: datetime, reason: str) 
 def recent(session: Session, limit: int = 50) -> list[Interaction]:
     return list(session.scalars(select(Interaction).order_by(
         Interaction.started_at.desc(), Interaction.id.desc()).limit(limit)))
+
+
+def recent_with_customers(session: Session, limit: int = 50) -> list[tuple[Interaction, str | None]]:
+    """The newest interactions with their customer's name (None: not linked)."""
+    rows = session.execute(select(Interaction, Customer.name)
+                           .outerjoin(Customer, Customer.id == Interaction.customer_id)
+                           .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+                           .limit(limit))
+    return [(i, name) for i, name in rows]
 
 
 def by_linkedid(session: Session, linkedid: str) -> Interaction | None:

@@ -88,3 +88,23 @@ async def test_several_callers_at_once_each_get_their_own_row(engine, world, ses
     with sessions() as s:
         got = {(r.caller_number, r.keys_pressed, r.status) for r in interactions.recent(s)}
     assert got == {(n, k, "completed") for n, k in callers}
+
+
+async def test_calls_land_on_the_card_of_the_customer_the_number_belongs_to(engine, world, sessions):
+    from crm_core import customers
+    with sessions.begin() as s:
+        ada = customers.create_customer(s, {"name": "Ada Lovelace",
+                                            "phones": ["(555) 123-0001"]}).customer
+        customers.create_customer(s, {"name": "Office A", "phones": ["0044 20 7946 0958"]})
+        customers.create_customer(s, {"name": "Office B", "phones": ["+44 20 7946 0958"]},
+                                  allow_duplicate=True)
+    events = CallEvents(engine.bus)
+    for number in ("+15551230001", "+442079460958", "+4930123456"):
+        await world.place_call("8005550100", number, script=CallerScript(keys="1", hold=15))
+    await events.wait("call.ended", count=3, timeout=60)
+    await engine.history.flush(timeout=10)
+    with sessions() as s:
+        linked = {r.caller_number: r.customer_id for r in interactions.recent(s)}
+    # One match: linked. A shared office line (two customers) or an unknown
+    # caller: left for the agent to choose or create on the pop.
+    assert linked == {"+15551230001": ada.id, "+442079460958": None, "+4930123456": None}

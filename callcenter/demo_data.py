@@ -1,0 +1,45 @@
+"""Demo customers, users and dispositions for `callcenter run`, so that the demo
+calls land on customer cards (a VIP, a company contact with an open ticket,
+a shared office line, an unknown caller). Idempotent."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm_core import customers, dispositions, tickets, users
+from crm_core.models import Customer, User
+
+DEMO_USERS = (("admin", "admin"), ("supervisor", "supervisor"), ("agent", "agent"))
+DEMO_PASSWORD = "demo-password-change-me"
+
+
+def seed(sessions, region: str = "US") -> list[str]:
+    """Create what is missing; returns lines saying what was created."""
+    done: list[str] = []
+    with sessions.begin() as s:
+        added = dispositions.seed_defaults(s)
+        if added:
+            done.append(f"{added} dispositions")
+        for username, role in DEMO_USERS:
+            if s.scalar(select(User.id).where(User.username == username)) is None:
+                users.create_user(s, username, DEMO_PASSWORD, role, display_name=username.title())
+                done.append(f"user {username} ({role}), password {DEMO_PASSWORD}")
+        if s.scalar(select(Customer.id).limit(1)) is None:
+            done += _customers(s, region)
+    return done
+
+
+def _customers(s, region: str) -> list[str]:
+    make = lambda data, **kw: customers.create_customer(s, data, region=region, **kw).customer  # noqa: E731
+    ada = make({"name": "Ada Lovelace", "code": "C-0001", "level": "vip", "language": "en",
+                "timezone": "Europe/London", "phones": ["+15551230001"],
+                "emails": ["ada@example.org"], "tags": ["vip", "analytical engine"]})
+    bletchley = make({"name": "Bletchley Park Ltd", "kind": "company", "code": "C-0002",
+                      "phones": [{"number": "+442079460958", "label": "office"}]})
+    alan = make({"name": "Alan Turing", "code": "C-0003", "company_id": bletchley.id,
+                 "phones": ["+15551230002", {"number": "+442079460958", "label": "office"}],
+                 "timezone": "Europe/London"}, allow_duplicate=True)  # shares the office line
+    tickets.create_ticket(s, alan.id, "Enigma rotor replacement", priority="high",
+                          category="hardware")
+    make({"name": "王小明", "code": "C-0004", "language": "zh", "timezone": "Asia/Shanghai",
+          "country": "CN", "phones": ["+8613800138000"]})
+    return [f"customers {ada.name}, {bletchley.name}, {alan.name}, 王小明"]
