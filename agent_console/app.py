@@ -19,7 +19,7 @@ def create_app(sessions: sessionmaker, *, region: str = "US") -> Flask:
     @app.get("/")
     def history():
         with sessions() as session:
-            rows = interactions.recent(session, limit=100)
+            rows = interactions.recent_with_customers(session, limit=100)
         return render_template("history.html", rows=rows)
 
     @app.get("/healthz")

@@ -33,3 +33,17 @@ def test_chinese_names_survive(tmp_path):
 
 def test_health(tmp_path):
     assert app_with(tmp_path).get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_the_customer_of_a_linked_call_is_shown(tmp_path):
+    from crm_core import customers
+    engine = db.make_engine(db.sqlite_url(tmp_path / "crm.db"))
+    migrate.upgrade(engine)
+    sessions = db.session_factory(engine)
+    with sessions.begin() as s:
+        ada = customers.create_customer(s, {"name": "Ada <b>Lovelace</b>"}).customer
+        interactions.save_call(s, interactions.CallFacts(
+            linkedid="2.2", direction="inbound", started_at=datetime.now(timezone.utc),
+            caller_number="+15551230001"), customer_id=ada.id)
+    body = create_app(sessions).test_client().get("/").get_data(as_text=True)
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in body
