@@ -16,7 +16,7 @@ from .models import CUSTOMER_KINDS
 
 EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
-LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+LANGUAGE = re.compile(r"^(?=.{2,16}$)[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")  # fits the column
 CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 TAG = re.compile(r"^[\w .-]{1,40}$")
@@ -32,7 +32,7 @@ FIELDS = ("kind", "code", "name", "company_id", "level", "segment", "owner_id", 
 
 
 def _printable(text: str) -> bool:
-    return all(ch.isprintable() for ch in text)
+    return text.isprintable()
 
 
 def clean_text(value, field: str, limit: int, errors: dict, required: bool = False) -> str | None:
@@ -109,9 +109,11 @@ def _emails(values, errors: dict) -> list[dict]:
         except ValidationError as exc:
             errors.update(exc.errors)
             continue
-        if clean not in seen:
+        if not isinstance(label, str) or not LABEL.match(label):
+            errors[f"emails[{i}].label"] = "up to 20 letters, digits, spaces, '.', '-'"
+        elif clean not in seen:
             seen.add(clean)
-            out.append({"address": clean, "label": label if isinstance(label, str) else ""})
+            out.append({"address": clean, "label": label})
     return out
 
 

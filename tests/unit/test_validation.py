@@ -110,3 +110,16 @@ def test_a_partial_update_checks_only_what_is_given():
 
 def test_the_body_must_be_an_object():
     assert refused(["name"]) == {"body": "must be an object"}
+
+
+def test_email_labels_and_language_tags_fit_their_columns():
+    import pytest
+    from crm_core.errors import ValidationError
+    from crm_core.validation import clean_customer
+    with pytest.raises(ValidationError) as err:
+        clean_customer({"name": "x", "emails": [{"address": "a@b.org", "label": "l" * 21}],
+                        "language": "zh-Hans-CN-x1234567"})
+    assert set(err.value.errors) == {"emails[0].label", "language"}
+    ok = clean_customer({"name": "x", "emails": [{"address": "a@b.org", "label": "work"}],
+                         "language": "pt-BR"})
+    assert ok["emails"] == [{"address": "a@b.org", "label": "work"}] and ok["language"] == "pt-BR"
