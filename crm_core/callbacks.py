@@ -16,7 +16,7 @@ from . import audit, dnc
 from .errors import Conflict, NotFound, ValidationError
 from .models import Callback, Customer, Interaction, User
 from .phones import normalize
-from .validation import clean_text, valid_timezone
+from .validation import clean_long_text, clean_text, valid_timezone
 
 TRANSITIONS = {"pending": {"in_progress", "cancelled"},
                "in_progress": {"done", "failed", "pending"}}
@@ -85,15 +85,7 @@ def _check_due(due, zone_name: str | None, now: datetime, errors: dict) -> datet
 
 
 def _clean_note(value, errors: dict) -> str:
-    if not isinstance(value, str):
-        errors["note"] = "must be text"
-    elif len(value) > NOTE_MAX:
-        errors["note"] = f"longer than {NOTE_MAX} characters"
-    elif not all(ch.isprintable() or ch in "\n\r\t" for ch in value):
-        errors["note"] = "contains control characters"
-    else:
-        return value.strip()
-    return ""
+    return clean_long_text(value, "note", NOTE_MAX, errors) or ""
 
 
 def _check_phone(session: Session, phone, region: str, errors: dict) -> str:

@@ -17,7 +17,7 @@ from .customers import CHILDREN, columns_as_dict, customer_as_dict, get_customer
 from .errors import NotFound, ValidationError
 from .models import (CHANNELS, OPEN_TICKET_STATUSES, Callback, Customer, DoNotCall, Interaction,
                      Ticket, utcnow)
-from .validation import clean_text
+from .validation import clean_long_text, clean_text
 
 NOTE_CHANNELS = tuple(c for c in CHANNELS if c != "call")  # calls are written by the engine
 NOTE_LIMIT = 20_000
@@ -26,7 +26,6 @@ PER_PAGE_MAX = 200
 LAST_MAX = 500
 # A company card lists this many contacts by name; more is a search, not a card.
 CONTACTS_ON_CARD = 200
-_NOTE_CONTROLS_ALLOWED = "\n\r\t"
 
 
 @dataclass
@@ -144,16 +143,11 @@ def _clean_note(text, channel, subject) -> tuple[str, str]:
     errors: dict[str, str] = {}
     if channel not in NOTE_CHANNELS:
         errors["channel"] = f"one of {', '.join(NOTE_CHANNELS)}"
-    if not isinstance(text, str) or not text.strip():
-        errors["text"] = "is required"
-    elif len(text.strip()) > NOTE_LIMIT:
-        errors["text"] = f"longer than {NOTE_LIMIT} characters"
-    elif not all(ch.isprintable() or ch in _NOTE_CONTROLS_ALLOWED for ch in text):
-        errors["text"] = "contains control characters"
+    text = clean_long_text(text, "text", NOTE_LIMIT, errors, required=True)
     subject = clean_text(subject, "subject", SUBJECT_LIMIT, errors)
     if errors:
         raise ValidationError(errors)
-    return text.strip(), subject
+    return text, subject
 
 
 def add_note(session: Session, customer_id: int, text: str, *, actor_id: int | None = None,

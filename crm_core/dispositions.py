@@ -14,7 +14,7 @@ from . import audit, dnc
 from .errors import Conflict, NotFound, ValidationError
 from .models import Disposition, Interaction
 from .phones import try_normalize
-from .validation import clean_text
+from .validation import clean_long_text, clean_text
 
 CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 FLAGS = ("contact_made", "sale", "callback", "do_not_call", "final", "active")
@@ -121,14 +121,11 @@ def update_disposition(session: Session, code: str, changes: dict, *,
 
 
 def _clean_notes(value) -> str:
-    # Wrap-up notes keep their line breaks; other control characters are refused.
-    if not isinstance(value, str):
-        raise ValidationError.one("notes", "must be text")
-    if len(value) > NOTES_MAX:
-        raise ValidationError.one("notes", f"longer than {NOTES_MAX} characters")
-    if not all(ch.isprintable() or ch in "\n\r\t" for ch in value):
-        raise ValidationError.one("notes", "contains control characters")
-    return value.strip()
+    errors: dict[str, str] = {}
+    notes = clean_long_text(value, "notes", NOTES_MAX, errors)
+    if errors:
+        raise ValidationError(errors)
+    return notes
 
 
 def _customer_number(interaction: Interaction) -> str:

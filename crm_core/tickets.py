@@ -16,7 +16,7 @@ from . import audit
 from .errors import Conflict, NotFound, ValidationError
 from .models import (OPEN_TICKET_STATUSES, TICKET_PRIORITIES, TICKET_STATUSES, Customer,
                      Interaction, Ticket, TicketInteraction, User)
-from .validation import clean_text
+from .validation import clean_long_text, clean_text
 
 SLA_HOURS = {"urgent": 4, "high": 8, "normal": 24, "low": 72}
 TRANSITIONS = {
@@ -44,18 +44,7 @@ def _sla_due(priority: str, start: datetime) -> datetime:
 
 
 def _clean_description(value, errors: dict) -> str | None:
-    # Unlike one-line fields, a description keeps its line breaks and tabs.
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors["description"] = "must be text"
-    elif len(value) > DESCRIPTION_MAX:
-        errors["description"] = f"longer than {DESCRIPTION_MAX} characters"
-    elif not all(ch.isprintable() or ch in "\n\r\t" for ch in value):
-        errors["description"] = "contains control characters"
-    else:
-        return value.strip()
-    return None
+    return clean_long_text(value, "description", DESCRIPTION_MAX, errors)
 
 
 def _check_fields(session: Session, data: dict, errors: dict) -> dict:

@@ -53,6 +53,25 @@ def clean_text(value, field: str, limit: int, errors: dict, required: bool = Fal
     return None
 
 
+def clean_long_text(value, field: str, limit: int, errors: dict,
+                    required: bool = False) -> str | None:
+    """Free text (notes, descriptions) keeps its line breaks and tabs; other control
+    characters are refused (PostgreSQL cannot even store NUL)."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[field] = "must be text"
+    elif required and not value.strip():
+        errors[field] = "is required"
+    elif len(value) > limit:
+        errors[field] = f"longer than {limit} characters"
+    elif not all(ch.isprintable() or ch in "\n\r\t" for ch in value):
+        errors[field] = "contains control characters"
+    else:
+        return value.strip()
+    return None
+
+
 def valid_timezone(name: str) -> bool:
     global _ZONES
     if _ZONES is None:
