@@ -101,7 +101,7 @@ async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
         await engine.history.flush()
         with sessions() as session:
             for row, customer in reversed(interactions.recent_with_customers(session, len(DEMO_CALLS))):
-                who = customer or "unknown caller"
+                who = customer or "not linked: unknown or shared number"
                 print(f"history: {row.caller_number} ({who}) -> {row.dialled_number} keys={row.keys_pressed!r} "
                       f"answered={row.answered_at:%H:%M:%S} cause={row.hangup_cause} "
                       f"{row.hangup_cause_text} [{row.status}] linkedid={row.linkedid}", flush=True)

@@ -35,7 +35,8 @@ class WelcomeMenu:
             key = await call.wait_for_digit(self.timeout_ms)
         if KEY.match(key or ""):
             await call.stream_file("beep")
-            await call.say_digits(key)
+            if key.isdigit():  # SAY DIGITS refuses * and # (520)
+                await call.say_digits(key)
         else:
             log.info("ivr: no key from %s", call.env.get("callerid", "?"))
         await call.stream_file(self.goodbye)

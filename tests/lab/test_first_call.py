@@ -88,6 +88,7 @@ async def test_several_callers_at_once_each_get_their_own_row(engine, world, ses
     with sessions() as s:
         got = {(r.caller_number, r.keys_pressed, r.status) for r in interactions.recent(s)}
     assert got == {(n, k, "completed") for n, k in callers}
+    assert engine.agi.errors == 0  # the IVR handled every key, * and # included
 
 
 async def test_calls_land_on_the_card_of_the_customer_the_number_belongs_to(engine, world, sessions):
