@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .customers import CHILDREN, columns_as_dict, customer_as_dict, get_customer
+from .customers import (CHILDREN, columns_as_dict, customer_as_dict, get_customer,
+                        mapping_as_dict)
 from .errors import NotFound, ValidationError
 from .models import (CHANNELS, OPEN_TICKET_STATUSES, Callback, Customer, DoNotCall, Interaction,
                      Ticket, utcnow)
@@ -51,12 +52,17 @@ def interaction_as_dict(i: Interaction) -> dict:
     return columns_as_dict(i)
 
 
-def _newest_first(session: Session, customer_id: int, limit: int, offset: int = 0):
+_INTERACTION_COLUMNS = tuple(Interaction.__table__.columns)
+
+
+def _newest_first(session: Session, customer_id: int, limit: int, offset: int = 0) -> list[dict]:
     # Walks ix_interactions_customer_started backwards; id breaks ties in a second.
-    return session.scalars(
-        select(Interaction).where(Interaction.customer_id == customer_id)
+    # Plain rows, not ORM objects: a card reads fifty of them and changes none.
+    rows = session.execute(
+        select(*_INTERACTION_COLUMNS).where(Interaction.customer_id == customer_id)
         .order_by(Interaction.started_at.desc(), Interaction.id.desc())
-        .limit(limit).offset(offset))
+        .limit(limit).offset(offset)).mappings()
+    return [mapping_as_dict(row) for row in rows]
 
 
 def _company(session: Session, customer: Customer) -> dict | None:
@@ -107,7 +113,7 @@ def customer_card(session: Session, customer_id: int, *, last: int = 50) -> Cust
     data = customer_as_dict(customer)
     return CustomerCard(
         customer=data, company=_company(session, customer), contacts=_contacts(session, customer),
-        interactions=[interaction_as_dict(i) for i in _newest_first(session, customer_id, last)],
+        interactions=_newest_first(session, customer_id, last),
         open_tickets=_open_tickets(session, customer_id),
         pending_callbacks=_pending_callbacks(session, customer_id),
         do_not_call=_do_not_call(session, [p["e164"] for p in data["phones"]]))
@@ -135,8 +141,8 @@ def timeline(session: Session, customer_id: int, *, page: int = 1, per_page: int
     _require_customer(session, customer_id)
     total = session.scalar(select(func.count()).select_from(Interaction)
                            .where(Interaction.customer_id == customer_id))
-    rows = _newest_first(session, customer_id, per_page, (page - 1) * per_page)
-    return Page([interaction_as_dict(i) for i in rows], page, per_page, total)
+    return Page(_newest_first(session, customer_id, per_page, (page - 1) * per_page), page,
+                per_page, total)
 
 
 def _clean_note(text, channel, subject) -> tuple[str, str]:
