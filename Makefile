@@ -7,3 +7,6 @@ setup:
 	bash scripts/setup.sh
 bench: setup
 	.venv/bin/python bench/ami_ingest.py
+	.venv/bin/python bench/caller_id_lookup.py
+	.venv/bin/python bench/customer_card.py
+	.venv/bin/python bench/csv_import.py
