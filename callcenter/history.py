@@ -40,6 +40,8 @@ class CallHistory:
         self.retry_max = retry_max
         self.region = region
         self._identified: set[str] = set()  # calls whose caller was looked up
+        # Segments and links of calls, written after the call's own row exists.
+        self._extras: list[tuple[str, str, tuple, dict, int]] = []
         self._pending: dict[str, interactions.CallFacts] = {}
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -63,6 +65,21 @@ class CallHistory:
         """CallTracker listener: queue the newest snapshot of the call."""
         self._pending.pop(call.linkedid, None)  # re-insert: keep write order by last change
         self._pending[call.linkedid] = call_facts(call)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def record_segment(self, linkedid: str, kind: str, started_at: datetime,
+                       ended_at: datetime | None = None, detail: dict | None = None) -> None:
+        """Queue a segment (e.g. the IVR path) for the call's interaction."""
+        self._queue_extra(linkedid, "segment", (kind, started_at), {"ended_at": ended_at,
+                                                                   "detail": detail or {}})
+
+    def record_link(self, linkedid: str, kind: str, ref: str, meta: dict | None = None) -> None:
+        """Queue a link (recording, voicemail, fax file) for the call's interaction."""
+        self._queue_extra(linkedid, "link", (kind, ref), {"meta": meta or {}})
+
+    def _queue_extra(self, linkedid: str, what: str, args: tuple, kwargs: dict) -> None:
+        self._extras.append((linkedid, what, args, kwargs, 0))
         self._idle.clear()
         self._wakeup.set()
 
@@ -99,7 +116,34 @@ class CallHistory:
                 if self._pending.get(linkedid) is facts:
                     del self._pending[linkedid]
                 self.written += 1
-            self._idle.set()
+            await self._write_extras()
+            if not self._pending and not self._extras:
+                self._idle.set()
+            elif not self._pending:  # extras waiting for their call's row: look again soon
+                await asyncio.sleep(0.2)
+                self._wakeup.set()
+
+    async def _write_extras(self) -> None:
+        batch, self._extras = self._extras, []  # new ones may arrive while we await
+        waiting = []
+        for linkedid, what, args, kwargs, tries in batch:
+            if linkedid in self._pending:
+                waiting.append((linkedid, what, args, kwargs, tries))
+                continue
+            write = interactions.add_segment if what == "segment" else interactions.add_link
+            try:
+                await self._in_db(lambda s: write(s, linkedid, *args, **kwargs))
+            except interactions.NotFound:
+                if tries < 50:  # the call's row is not there yet (or never will be)
+                    waiting.append((linkedid, what, args, kwargs, tries + 1))
+                else:
+                    log.warning("history: dropped a %s of %s: no such call", what, linkedid)
+            except Exception as exc:
+                self.failures += 1
+                log.warning("history: cannot write a %s of %s yet (%s)", what, linkedid,
+                            exc.__class__.__name__)
+                waiting.append((linkedid, what, args, kwargs, tries))
+        self._extras = waiting + self._extras
 
     def _save(self, session, facts: interactions.CallFacts) -> None:
         customer_id = None
