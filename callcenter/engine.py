@@ -35,17 +35,21 @@ class AmiAddress:
 
 class Engine:
     def __init__(self, ami: AmiAddress, sessions: sessionmaker, *, agi_host: str = "127.0.0.1",
-                 agi_port: int = 4573, ivr: WelcomeMenu | None = None,
+                 agi_port: int = 4573, ivr: WelcomeMenu | None = None, ivr_handler=None,
                  inbound_contexts=("from-carrier",), bus: EventBus | None = None,
-                 start_timeout: float = 30.0, region: str = "US"):
+                 start_timeout: float = 30.0, region: str = "US",
+                 history: CallHistory | None = None):
+        """``ivr_handler`` (an async AGI route handler, e.g. IvrRuntime.handle) wins
+        over ``ivr``; ``history`` lets the IVR be built on the same writer first."""
         self.bus = bus or InProcessBus()
-        self.history = CallHistory(sessions, region=region)
+        self.history = history or CallHistory(sessions, region=region)
         self.calls = CallTracker(self._call_changed, inbound_contexts=inbound_contexts)
         self.channels = ChannelTracker()  # every live channel (the wallboard's view)
         self.endpoints = EndpointTracker()  # agents' desk phones: registered, state
         self.ami = AmiSession(ami.host, ami.port, ami.username, ami.secret, bus=self.bus,
                               start_timeout=start_timeout)
-        self.agi = FastAgiServer(agi_host, agi_port, {"ivr": (ivr or WelcomeMenu()).handle})
+        self.agi = FastAgiServer(agi_host, agi_port,
+                                 {"ivr": ivr_handler or (ivr or WelcomeMenu()).handle})
         for name in CALL_EVENTS:
             self.ami.on(name, self.calls.apply)
         for name in ChannelTracker.EVENT_NAMES:
