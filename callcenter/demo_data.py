@@ -30,16 +30,16 @@ def seed(sessions, region: str = "US") -> list[str]:
 
 def _customers(s, region: str) -> list[str]:
     make = lambda data, **kw: customers.create_customer(s, data, region=region, **kw).customer  # noqa: E731
-    ada = make({"name": "Ada Lovelace", "code": "C-0001", "level": "vip", "language": "en",
+    ada = make({"name": "Ada Lovelace", "code": "100001", "level": "vip", "language": "en",
                 "timezone": "Europe/London", "phones": ["+15551230001"],
                 "emails": ["ada@example.org"], "tags": ["vip", "analytical engine"]})
-    bletchley = make({"name": "Bletchley Park Ltd", "kind": "company", "code": "C-0002",
+    bletchley = make({"name": "Bletchley Park Ltd", "kind": "company", "code": "100002",
                       "phones": [{"number": "+442079460958", "label": "office"}]})
-    alan = make({"name": "Alan Turing", "code": "C-0003", "company_id": bletchley.id,
+    alan = make({"name": "Alan Turing", "code": "100003", "company_id": bletchley.id,
                  "phones": ["+15551230002", {"number": "+442079460958", "label": "office"}],
                  "timezone": "Europe/London"}, allow_duplicate=True)  # shares the office line
     tickets.create_ticket(s, alan.id, "Enigma rotor replacement", priority="high",
                           category="hardware")
-    make({"name": "王小明", "code": "C-0004", "language": "zh", "timezone": "Asia/Shanghai",
+    make({"name": "王小明", "code": "100004", "language": "zh", "timezone": "Asia/Shanghai",
           "country": "CN", "phones": ["+8613800138000"]})
     return [f"customers {ada.name}, {bletchley.name}, {alan.name}, 王小明"]

@@ -50,6 +50,12 @@ class Web:
 class Ivr:
     ring_seconds: float = 1.0  # ring before answering, as carriers expect
     menu_timeout_ms: int = 5000
+    menus_dir: str = "menus"  # the YAML menu flows
+    # Folders both the platform and Asterisk read (generated prompts; voicemail,
+    # utterance and fax files). Sandbox mode puts them inside the sandbox root.
+    prompt_dir: str = "/var/lib/callcenter/prompts"
+    recordings_dir: str = "/var/spool/callcenter"
+    vosk_model: str = ""  # a vosk model folder; empty: speech input off
 
 
 @dataclass
@@ -146,6 +152,12 @@ def validate(s: Settings) -> None:
             raise ConfigError(f"{key} must be a port number 1-65535, got {port}")
     if not 0 <= s.ivr.ring_seconds <= 30:
         raise ConfigError(f"ivr.ring_seconds must be between 0 and 30, got {s.ivr.ring_seconds}")
+    for key in ("prompt_dir", "recordings_dir"):
+        if not getattr(s.ivr, key).startswith("/"):
+            raise ConfigError(f"ivr.{key} must be an absolute path, got {getattr(s.ivr, key)!r}")
+    if s.ivr.vosk_model and not Path(s.ivr.vosk_model).is_dir():
+        raise ConfigError(f"ivr.vosk_model: no model folder at {s.ivr.vosk_model} (download one "
+                          "from https://alphacephei.com/vosk/models and unpack it there)")
     if not 500 <= s.ivr.menu_timeout_ms <= 60000:
         raise ConfigError(f"ivr.menu_timeout_ms must be 500-60000, got {s.ivr.menu_timeout_ms}")
     import phonenumbers  # the CRM's number library says which regions exist

@@ -7,7 +7,9 @@ VENV=${VENV:-.venv}
 PY=${PYTHON:-python3}
 
 need_apt=()
-for pkg in debootstrap; do
+# debootstrap builds the Asterisk sandbox; espeak-ng and sox make the IVR's
+# text-to-speech prompts (and the tests' spoken callers).
+for pkg in debootstrap espeak-ng sox; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
