@@ -20,8 +20,9 @@ def add_commands(sub) -> dict:
     token.add_argument("--label", default="cli")
     sub.add_parser("dispositions-seed", help="add the default dispositions (idempotent)")
     sub.add_parser("tickets-escalate", help="escalate open tickets past their SLA (run from cron)")
+    sub.add_parser("menus-check", help="validate the IVR menu files (ivr.menus_dir)")
     return {"user-add": _user_add, "token": _token, "dispositions-seed": _seed,
-            "tickets-escalate": _escalate}
+            "tickets-escalate": _escalate, "menus-check": _menus_check}
 
 
 def _sessions(settings):
@@ -84,4 +85,20 @@ def _escalate(settings, args) -> int:
         for t in escalated:
             print(f"ticket {t.id} escalated to level {t.escalation_level} ({t.priority})")
     print(f"tickets: {len(escalated)} escalated")
+    return 0
+
+
+def _menus_check(settings, args) -> int:
+    from ivr.loader import MenuError
+    from . import ivr_setup
+    from asterisk_conf import sandbox
+    root = sandbox.default_root() if settings.asterisk.mode == "sandbox" else None
+    prompts = ivr_setup.build_prompts(settings, root if root and root.is_dir() else None)
+    try:
+        registry = ivr_setup.load_menus(settings, prompts)
+    except MenuError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return 1
+    for name, flow in sorted(registry.flows.items()):
+        print(f"{flow.source or name}: flow {name}, {len(flow.nodes)} nodes, DIDs {', '.join(flow.dids)}")
     return 0

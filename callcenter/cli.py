@@ -21,7 +21,11 @@ USER_ERRORS = (config.ConfigError, SandboxError, PortInUse, AsteriskError)
 def _user_errors():
     from cti.ami_errors import AmiAuthError, AmiConnectError
     from cti.fastagi import AgiServerError
-    return USER_ERRORS + (AmiAuthError, AmiConnectError, AgiServerError)
+    from ivr.loader import MenuError
+    from ivr.prompts import PromptError
+    from ivr.speech import SpeechError
+    return USER_ERRORS + (AmiAuthError, AmiConnectError, AgiServerError, MenuError, PromptError,
+                          SpeechError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,7 +84,7 @@ class Menu(Node):
     words: dict[str, str] = field(default_factory=dict)  # spoken word -> node (speech input)
     timeout: float = 5.0  # seconds to wait for a key after the prompt
     retries: int = 3  # prompts played before on_fail
-    invalid_prompt: Prompt = Prompt(sound="option-is-invalid")
+    invalid_prompt: Prompt = Prompt(sound="pm-invalid-option")  # in Asterisk core sounds
     timeout_prompt: Prompt = Prompt()  # empty: just repeat the menu prompt
     on_fail: str = ""  # where a caller goes after `retries` timeouts / invalid keys
 
@@ -109,7 +109,7 @@ class Collect(Node):
     check: str = ""  # a checker name (ivr.checks); "" accepts any well-formed number
     valid: str = ""
     retries: int = 2
-    invalid_prompt: Prompt = Prompt(sound="option-is-invalid")
+    invalid_prompt: Prompt = Prompt(sound="pm-invalid-option")  # in Asterisk core sounds
     on_fail: str = ""
 
     def targets(self):

@@ -41,10 +41,11 @@ class PromptError(RuntimeError):
 class Prompts:
     def __init__(self, *, cache_dir: Path, asterisk_dir: str, sounds_dir: Path | None = None,
                  espeak: str = "espeak-ng", sox: str = "sox",
-                 voices: dict[str, str] | None = None):
+                 voices: dict[str, str] | None = None, root: Path | None = None):
         self.cache_dir = Path(cache_dir)
         self.asterisk_dir = asterisk_dir.rstrip("/")
         self.sounds_dir = Path(sounds_dir) if sounds_dir is not None else None
+        self.root = Path(root) if root is not None else None  # the chroot the sounds live in
         self.espeak = espeak
         self.sox = sox
         self.voices = dict(DEFAULT_VOICES if voices is None else voices)
@@ -136,6 +137,18 @@ class Prompts:
             raise PromptError(f"{program} failed: {detail}")
 
     # -- sound files -----------------------------------------------------------
+    def _language_dir(self, language: str) -> Path:
+        """A language folder; inside a sandbox its absolute links (Debian's
+        /etc/alternatives) point into the sandbox root, not at our own /etc."""
+        folder = self.sounds_dir / language
+        for _ in range(8):
+            if self.root is None or not folder.is_symlink():
+                break
+            target = os.readlink(folder)
+            folder = self.root / target.lstrip("/") if target.startswith("/") \
+                else folder.parent / target
+        return folder
+
     def sound_exists(self, sound: str, language: str) -> bool:
         """True if Asterisk would find `sound` for `language`: a file
         <sounds_dir>/<language>/<sound>.<ext>, falling back as Asterisk does
@@ -150,7 +163,7 @@ class Prompts:
                 glob.glob(glob.escape(str(self.cache_dir / sound[len(prefix):])) + ".*"))
         base = language.split("_")[0]
         for lang in dict.fromkeys((language, base, "en", "")):
-            path = self.sounds_dir / lang / sound if lang else self.sounds_dir / sound
+            path = self._language_dir(lang) / sound if lang else self.sounds_dir / sound
             if glob.glob(glob.escape(str(path)) + ".*"):
                 return True
         return False

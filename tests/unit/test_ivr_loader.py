@@ -95,7 +95,7 @@ def test_a_flow_with_every_kind_loads_into_the_model(tmp_path):
     assert isinstance(main, Menu) and main.timeout == 5.0 and main.retries == 3
     assert main.prompt.for_language("zh") == Prompt(sound="zh/demo-instruct")
     assert main.options["*"] == "main" and main.words["销售"] == "sales"
-    assert main.invalid_prompt == Prompt(sound="option-is-invalid")  # the model's default
+    assert main.invalid_prompt == Prompt(sound="pm-invalid-option")  # the model's default
     assert n["account"] == Collect(name="account", prompt=Prompt(tts="Enter your account number"),
                                    min_digits=4, max_digits=10, timeout=7.5,
                                    check="customer_code", valid="support", retries=2,
@@ -276,7 +276,7 @@ def test_prompt_exists_is_asked_per_language(tmp_path):
 
     load_flow(write(tmp_path, GOOD), prompt_exists=exists)
     assert ("demo-instruct", "en") in asked and ("zh/demo-instruct", "zh") in asked
-    assert ("option-is-invalid", "en") in asked  # the menu's default invalid prompt
+    assert ("pm-invalid-option", "en") in asked  # the menu's default invalid prompt
     assert ("vm-goodbye", "en") in asked and ("closed-press-1", "en") in asked
     assert all(sound for sound, _ in asked)  # tts prompts are never asked about
 

@@ -236,3 +236,19 @@ def test_two_processes_racing_leave_one_whole_file(cache, espeak):
     assert [p.name for p in cache.iterdir()] == [host_file(cache, names[0]).name]
     with wave.open(str(host_file(cache, names[0]))) as w:
         assert w.getframerate() == 8000 and w.getnframes() > 8000
+
+
+def test_sound_folders_linked_absolutely_inside_a_sandbox_resolve_in_it(tmp_path):
+    # Debian links sounds/en -> /etc/alternatives/asterisk-prompt-en -> .../en_US_f_Allison,
+    # absolute paths that mean the sandbox's /etc, not ours.
+    root = tmp_path / "root"
+    sounds = root / "usr/share/asterisk/sounds"
+    (sounds / "en_US_f_Allison").mkdir(parents=True)
+    (sounds / "en_US_f_Allison" / "vm-goodbye.gsm").write_bytes(b"x")
+    (root / "etc/alternatives").mkdir(parents=True)
+    (root / "etc/alternatives/asterisk-prompt-en").symlink_to("/usr/share/asterisk/sounds/en_US_f_Allison")
+    (sounds / "en").symlink_to("/etc/alternatives/asterisk-prompt-en")
+    inside = Prompts(cache_dir=tmp_path / "c", asterisk_dir="/c", sounds_dir=sounds, root=root)
+    assert inside.sound_exists("vm-goodbye", "en") and not inside.sound_exists("nope", "en")
+    outside = Prompts(cache_dir=tmp_path / "c", asterisk_dir="/c", sounds_dir=sounds)
+    assert not outside.sound_exists("vm-goodbye", "en")  # without the root the link is dangling
