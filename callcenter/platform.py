@@ -15,18 +15,21 @@ from asterisk_conf import ports
 from crm_core import db, interactions, migrate
 from cti.ami import AmiSession
 
+from cti.bus import InProcessBus
+
+from . import ivr_setup
 from .engine import AmiAddress, Engine
+from .history import CallHistory
 from .settings import Settings
 from .world import CallerScript, World
-from ivr.welcome import WelcomeMenu
 
 log = logging.getLogger("callcenter")
 
-DEMO_CALLS = (  # (DID, caller, name, keys): known, VIP, shared office line, unknown
-    ("8005550100", "+15551230001", "Ada Lovelace", "1"),
-    ("8005550100", "+15551230002", "Alan Turing", "2"),
-    ("8005550100", "+442079460958", "Bletchley Park", "3"),
-    ("8005550199", "+4930123456", "", "#"),
+DEMO_CALLS = (  # (DID, caller, name, keys; w = half a second's pause)
+    ("8005550100", "+15551230001", "Ada Lovelace", ""),  # VIP: straight to the VIP queue
+    ("8005550100", "+15551230002", "Alan Turing", ""),  # open ticket: to support
+    ("8005550100", "+442079460958", "Bletchley Park", "1"),  # shared line: menu, sales
+    ("8005550199", "+4930123456", "", "3ww100004#"),  # unknown: types a customer code
 )
 
 
@@ -53,9 +56,13 @@ async def run(settings: Settings, demo: bool = True) -> None:
         from . import demo_data
         for line in demo_data.seed(sessions, settings.crm.default_region):
             print(f"demo data: {line}", flush=True)
-    lab = None
-    if settings.asterisk.mode == "sandbox":
-        lab = sandbox_lab(settings)
+    lab = sandbox_lab(settings) if settings.asterisk.mode == "sandbox" else None
+    bus = InProcessBus()
+    history = CallHistory(sessions, region=settings.crm.default_region)
+    # Menus are validated before Asterisk starts: a broken file stops us here.
+    ivr = ivr_setup.build_ivr(settings, sessions=sessions, history=history, bus=bus,
+                              sandbox_root=lab.root if lab else None)
+    if lab is not None:
         await asyncio.to_thread(lab.start)
         spec = lab.pbx.spec
         ami = AmiAddress(settings.asterisk.ami_host, spec.ami_port, spec.ami_username, spec.ami_secret)
@@ -63,9 +70,10 @@ async def run(settings: Settings, demo: bool = True) -> None:
         a = settings.asterisk
         ami = AmiAddress(a.ami_host, a.ami_port, a.ami_username, a.ami_secret)
     engine = Engine(ami, sessions, agi_host=settings.agi.host, agi_port=settings.agi.port,
-                    ivr=WelcomeMenu(settings.ivr.ring_seconds, settings.ivr.menu_timeout_ms),
+                    ivr_handler=ivr.runtime.handle, history=history, bus=bus,
                     inbound_contexts=(settings.asterisk.inbound_context,),
                     region=settings.crm.default_region)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, ivr_setup.reload_menus, ivr)
     web = WebServer(create_app(sessions, region=settings.crm.default_region), settings.web.host,
                     settings.web.port)
     try:
@@ -95,8 +103,8 @@ async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
     try:
         world = World(world_ami)
         for did, number, name, keys in DEMO_CALLS:
-            print(f"demo: {number} dials {did} and presses {keys}", flush=True)
-            await world.place_call(did, number, name, CallerScript(keys=keys, delay=1.5, hold=8.0))
+            print(f"demo: {number} dials {did}" + (f" and presses {keys}" if keys else ""), flush=True)
+            await world.place_call(did, number, name, CallerScript(keys=keys, delay=2.0, hold=4.0))
             await asyncio.wait_for(ended.get(), 60)
         await engine.history.flush()
         with sessions() as session:
@@ -105,6 +113,9 @@ async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
                 print(f"history: {row.caller_number} ({who}) -> {row.dialled_number} keys={row.keys_pressed!r} "
                       f"answered={row.answered_at:%H:%M:%S} cause={row.hangup_cause} "
                       f"{row.hangup_cause_text} [{row.status}] linkedid={row.linkedid}", flush=True)
+                for segment in interactions.segments_of(session, row.id):
+                    path = " > ".join(step["node"] for step in segment.detail.get("path", []))
+                    print(f"    {segment.kind}: {path} ({segment.detail.get('outcome')})", flush=True)
     finally:
         sub.cancel()
         await world_ami.stop()
