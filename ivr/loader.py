@@ -259,7 +259,14 @@ FIELDS: dict = {
     "queue": _match(QUEUE_NAME, "a queue name (a-z, 0-9, _ -; up to 40)"),
     "mailbox": _match(MAILBOX, "a mailbox (1-10 digits)"),
     "number": _match(NUMBER, "a number to dial (2-20 digits, optional leading +)"),
+    "read_back": lambda value: _boolean(value),
 }
+
+
+def _boolean(value) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"{_show(value)} is not true or false")
+    return value
 
 
 def field_parser(kind: str, field: str):

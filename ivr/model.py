@@ -111,6 +111,7 @@ class Collect(Node):
     retries: int = 2
     invalid_prompt: Prompt = Prompt(sound="pm-invalid-option")  # in Asterisk core sounds
     on_fail: str = ""
+    read_back: bool = False  # say "you entered" and the digits (Asterisk's SAY DIGITS)
 
     def targets(self):
         return {"valid": self.valid, "on_fail": self.on_fail}

@@ -319,6 +319,9 @@ class IvrRuntime:
                 state.account = typed
                 if customer_id is not None:
                     state.customer_id = customer_id
+                if node.read_back and typed.isdigit():
+                    await state.call.stream_file("you-entered")
+                    await state.call.say_digits(typed)  # Asterisk says it in the call's language
                 step.update(number=typed, customer_id=customer_id, attempts=attempt,
                             next=node.valid)
                 if rejected:

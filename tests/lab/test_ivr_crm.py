@@ -37,6 +37,10 @@ async def test_a_valid_account_number_identifies_the_customer(lab, sessions):
     assert (account["number"], account["customer_id"], account["attempts"]) == ("4711", grace, 1)
     assert (detail["account"], detail["customer_id"], detail["outcome"]) == ("4711", grace, "queue")
     assert steps(detail) == [("account", "collect"), ("customers", "queue")]
+    # The number was read back with Asterisk's own SAY DIGITS, and it played.
+    said = [e for e in ivr.ami.seen if e.name == "AGIExecEnd"
+            and str(e.get("Command", "")).startswith("SAY DIGITS 4711")]
+    assert said and said[0].get("ResultCode") == "200"
 
 
 async def test_an_unknown_account_number_is_asked_again(lab, sessions):

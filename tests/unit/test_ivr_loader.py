@@ -513,3 +513,12 @@ def test_not_utf8_and_missing_files(tmp_path):
     with pytest.raises(MenuError, match="cannot read the file") as caught:
         load_flow(tmp_path / "absent.yaml")
     assert caught.value.file == str(tmp_path / "absent.yaml")
+
+
+def test_read_back_is_true_or_false(tmp_path):
+    data = good()
+    data["nodes"]["account"]["read_back"] = True
+    assert load_flow(write(tmp_path, data)).nodes["account"].read_back is True
+    data["nodes"]["account"]["read_back"] = "yes please"
+    err = refused(tmp_path, data)
+    assert "account" in str(err) and "not true or false" in str(err)
