@@ -3,6 +3,7 @@ in one process with one event loop, and a demo that makes calls flow."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -79,6 +80,7 @@ async def run(settings: Settings, demo: bool = True) -> None:
     try:
         await engine.start()
         web.start()
+        settle_memory()
         print(f"callcenter: engine linked to Asterisk; call history at {web.url}", flush=True)
         if demo and lab is not None:
             await run_demo(lab, engine, sessions)
@@ -119,6 +121,14 @@ async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
     finally:
         sub.cancel()
         await world_ami.stop()
+
+
+def settle_memory() -> None:
+    """Move everything built at start-up (modules, menus, SQLAlchemy metadata) out of
+    the garbage collector's sight: full collections then scan only what calls
+    create, instead of pausing the event loop for 70-150 ms each under load."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _until_signalled() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import re
 import threading
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Crm:
         self.timeout = timeout
         self._in_flight = 0
         self._guard = threading.Lock()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers = 0
+        self._idle = 0
 
     @property
     def configured(self) -> bool:
@@ -78,12 +82,30 @@ class Crm:
             self._in_flight += 1
         loop = asyncio.get_running_loop()
         answer: asyncio.Future = loop.create_future()
-        threading.Thread(target=self._run, args=(loop, answer, question, args),
-                         name="ivr-crm", daemon=True).start()
+        self._dispatch(lambda: self._run(loop, answer, question, args))
         try:
             return await asyncio.wait_for(answer, self.timeout)
         except TimeoutError:
             raise CrmUnavailable(f"no answer from the CRM within {self.timeout:g} s") from None
+
+    def _dispatch(self, job: Callable[[], None]) -> None:
+        # Persistent daemon workers, started only when none is idle: starting a
+        # thread per question blocked the event loop ~1 ms each under load, and
+        # daemon threads mean a hung database never keeps the engine from exiting.
+        with self._guard:
+            self._jobs.put(job)
+            if self._idle == 0 and self._workers < MAX_IN_FLIGHT:
+                self._workers += 1
+                threading.Thread(target=self._work, name="ivr-crm", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            with self._guard:
+                self._idle += 1
+            job = self._jobs.get()
+            with self._guard:
+                self._idle -= 1
+            job()
 
     def _run(self, loop, answer: asyncio.Future, question, args) -> None:
         try:
