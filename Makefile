@@ -10,3 +10,4 @@ bench: setup
 	.venv/bin/python bench/caller_id_lookup.py
 	.venv/bin/python bench/customer_card.py
 	.venv/bin/python bench/csv_import.py
+	.venv/bin/python bench/ivr_load.py
