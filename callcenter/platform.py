@@ -106,7 +106,7 @@ async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
         world = World(world_ami)
         for did, number, name, keys in DEMO_CALLS:
             print(f"demo: {number} dials {did}" + (f" and presses {keys}" if keys else ""), flush=True)
-            await world.place_call(did, number, name, CallerScript(keys=keys, delay=2.0, hold=4.0))
+            await world.place_call(did, number, name, CallerScript(keys=keys, delay=2.0, hold=8.0))
             await asyncio.wait_for(ended.get(), 60)
         await engine.history.flush()
         with sessions() as session:
