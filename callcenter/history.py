@@ -69,10 +69,12 @@ class CallHistory:
         self._wakeup.set()
 
     def record_segment(self, linkedid: str, kind: str, started_at: datetime,
-                       ended_at: datetime | None = None, detail: dict | None = None) -> None:
-        """Queue a segment (e.g. the IVR path) for the call's interaction."""
+                       ended_at: datetime | None = None, detail: dict | None = None,
+                       agent_id: int | None = None) -> None:
+        """Queue a segment (the IVR path, a queue wait, a talk with an agent)."""
         self._queue_extra(linkedid, "segment", (kind, started_at), {"ended_at": ended_at,
-                                                                   "detail": detail or {}})
+                                                                   "detail": detail or {},
+                                                                   "agent_id": agent_id})
 
     def record_link(self, linkedid: str, kind: str, ref: str, meta: dict | None = None) -> None:
         """Queue a link (recording, voicemail, fax file) for the call's interaction."""

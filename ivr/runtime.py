@@ -409,6 +409,8 @@ class IvrRuntime:
         await call.set_variable("CC_QUEUE", node.queue)
         await call.set_variable("CC_SKILLS", ",".join(node.skills))
         await call.set_variable("CC_PRIORITY", str(node.priority))
+        # The ACD asks the CRM about this customer (VIP, last agent); 0 = not identified.
+        await call.set_variable("CC_CUSTOMER", str(state.customer_id or 0))
         await hand_off(call, "ivr-queue")
         state.outcome, state.finished = "queue", True
         await self._publish("ivr.queue", {
