@@ -1,15 +1,19 @@
-"""Demo customers, users and dispositions for `callcenter run`, so that the demo
-calls land on customer cards (a VIP, a company contact with an open ticket,
-a shared office line, an unknown caller). Idempotent."""
+"""Demo customers, users, agents' skills and dispositions for `callcenter run`, so
+that the demo calls land on customer cards (a VIP, a company contact with an open
+ticket, a shared office line, an unknown caller) and the demo queues (sales,
+support; see queues/demo.yaml) have agents to route to. Idempotent."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm_core import customers, dispositions, tickets, users
-from crm_core.models import Customer, User
+from crm_core import agent_skills, customers, dispositions, tickets, users
+from crm_core.models import AgentSkill, Customer, User
 
-DEMO_USERS = (("admin", "admin"), ("supervisor", "supervisor"), ("agent", "agent"))
+DEMO_USERS = (("admin", "admin"), ("supervisor", "supervisor"), ("agent", "agent"),
+              ("agent2", "agent"))
 DEMO_PASSWORD = "demo-password-change-me"
+# Given only to an agent who has no skills yet, so an administrator's edits stay.
+DEMO_SKILLS = {"agent": {"sales": 8, "support": 5}, "agent2": {"support": 9, "vip": 7}}
 
 
 def seed(sessions, region: str = "US") -> list[str]:
@@ -23,6 +27,13 @@ def seed(sessions, region: str = "US") -> list[str]:
             if s.scalar(select(User.id).where(User.username == username)) is None:
                 users.create_user(s, username, DEMO_PASSWORD, role, display_name=username.title())
                 done.append(f"user {username} ({role}), password {DEMO_PASSWORD}")
+        for username, skills in DEMO_SKILLS.items():
+            user = s.scalar(select(User).where(User.username == username))
+            if user is not None and user.active and s.scalar(
+                    select(AgentSkill.skill).where(AgentSkill.user_id == user.id).limit(1)) is None:
+                agent_skills.set_skills(s, username, skills)
+                done.append(f"skills of {username}: "
+                            + ", ".join(f"{k}={v}" for k, v in sorted(skills.items())))
         if s.scalar(select(Customer.id).limit(1)) is None:
             done += _customers(s, region)
     return done

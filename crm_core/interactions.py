@@ -117,14 +117,27 @@ def _interaction_id(session: Session, linkedid_or_id: str | int) -> int:
 def add_segment(session: Session, interaction: str | int, kind: str, started_at: datetime, *,
                 ended_at: datetime | None = None, agent_id: int | None = None,
                 detail: dict | None = None) -> InteractionSegment:
-    """A stretch of a call: time in the IVR (with its path), a queue, with an agent."""
+    """A stretch of a call: time in the IVR (with its path), a queue, with an agent.
+
+    An ``agent`` segment with an ``agent_id`` also makes that user the
+    interaction's agent (the last agent who talked), unless a later agent
+    segment is already recorded."""
     if kind not in SEGMENT_KINDS:
         raise ValidationError.one("kind", f"must be one of {', '.join(SEGMENT_KINDS)}")
     if ended_at is not None and ended_at < started_at:
         raise ValidationError.one("ended_at", "is before started_at")
-    segment = InteractionSegment(interaction_id=_interaction_id(session, interaction), kind=kind,
+    interaction_id = _interaction_id(session, interaction)
+    segment = InteractionSegment(interaction_id=interaction_id, kind=kind,
                                  started_at=started_at, ended_at=ended_at, agent_id=agent_id,
                                  detail=detail or {})
+    if kind == "agent" and agent_id is not None:
+        later = session.scalar(select(InteractionSegment.id).where(
+            InteractionSegment.interaction_id == interaction_id,
+            InteractionSegment.kind == "agent", InteractionSegment.agent_id.is_not(None),
+            InteractionSegment.started_at > started_at).limit(1))
+        if later is None:
+            session.execute(update(Interaction).where(Interaction.id == interaction_id)
+                            .values(agent_id=agent_id))
     session.add(segment)
     session.flush()
     return segment

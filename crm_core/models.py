@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -70,6 +70,20 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+SKILL_MIN, SKILL_MAX = 1, 10  # proficiency, as the ACD router reads it
+
+
+class AgentSkill(Base):
+    """What an agent can handle and how well (1-10); the ACD routes on it."""
+    __tablename__ = "agent_skills"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    skill: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    proficiency: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (CheckConstraint("proficiency BETWEEN 1 AND 10",
+                                      name="ck_agent_skills_proficiency"),)
 
 
 # -- customers ---------------------------------------------------------------

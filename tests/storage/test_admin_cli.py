@@ -1,6 +1,7 @@
 """The `callcenter` admin subcommands on a real (SQLite) database."""
 import io
 import sys
+from pathlib import Path
 
 from callcenter.cli import main
 from crm_core import db, users
@@ -59,3 +60,65 @@ def test_bad_role_and_short_password_are_refused(tmp_path, monkeypatch):
     code, _, err = run(tmp_path, "user-add", "carol", "--role", "agent", "--password-stdin",
                        stdin="short\n")
     assert code == 1 and "password" in err
+
+
+def test_agent_skills_set_show_clear_and_refusals(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLCENTER_DATA_DIR", str(tmp_path))
+    assert run(tmp_path, "user-add", "alice", "--role", "agent", "--password-stdin",
+               stdin="correct horse battery\n")[0] == 0
+    code, out, _ = run(tmp_path, "agent-skills", "alice", "sales=8", "support=5")
+    assert code == 0 and out.strip() == "alice: sales=8, support=5"
+    code, out, _ = run(tmp_path, "agent-skills", "alice", "--show")
+    assert code == 0 and out.strip() == "alice: sales=8, support=5"
+    code, out, _ = run(tmp_path, "agent-skills", "alice", "vip=7")  # replaces them all
+    assert code == 0 and out.strip() == "alice: vip=7"
+    for bad in (["sales"], ["sales=x"], ["sales=11"], ["bad skill=3"], ["sales=0"]):
+        code, _, err = run(tmp_path, "agent-skills", "alice", *bad)
+        assert code == 1 and err.startswith("callcenter: ")
+    assert run(tmp_path, "agent-skills", "alice")[1].strip() == "alice: vip=7"  # unchanged
+    code, _, err = run(tmp_path, "agent-skills", "nobody", "sales=3")
+    assert code == 1 and "nobody" in err
+    assert run(tmp_path, "agent-skills", "alice", "sales=3", "--clear")[0] == 1
+    code, out, _ = run(tmp_path, "agent-skills", "alice", "--clear")
+    assert code == 0 and out.strip() == "alice: no skills"
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_menus_check_loads_queues_and_names_unknown_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLCENTER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CALLCENTER_IVR_MENUS_DIR", str(REPO / "menus"))
+    code, out, err = run(tmp_path, "menus-check", "--queues", str(REPO / "queues" / "demo.yaml"))
+    assert code == 0, err
+    assert "flow demo" in out and "2 queues (sales, support)" in out
+    only_sales = tmp_path / "q.yaml"
+    only_sales.write_text("queues:\n  sales: {skills: [sales]}\n")
+    code, out, err = run(tmp_path, "menus-check", "--queues", str(only_sales))
+    assert code == 1
+    assert 'unknown queue "support" (used by ' in err and "node support_queue" in err \
+        and "node vip_queue" in err
+    broken = tmp_path / "b.yaml"
+    broken.write_text("queues:\n  sales: {priority: 5000}\n")
+    code, _, err = run(tmp_path, "menus-check", "--queues", str(broken))
+    assert code == 1 and "queues.sales.priority" in err
+
+
+def test_menus_check_default_queue_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLCENTER_DATA_DIR", str(tmp_path))
+    monkeypatch.chdir(REPO)
+    code, out, err = run(tmp_path, "menus-check")
+    assert code == 0, err
+    assert "queues/demo.yaml: 2 queues" in out
+
+
+def test_menus_check_takes_the_configured_queue_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLCENTER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CALLCENTER_IVR_MENUS_DIR", str(REPO / "menus"))
+    only_sales = tmp_path / "q.yaml"
+    only_sales.write_text("queues:\n  sales: {skills: [sales]}\n")
+    monkeypatch.setenv("CALLCENTER_ACD_QUEUES_FILE", str(only_sales))
+    code, _, err = run(tmp_path, "menus-check")
+    assert code == 1 and 'unknown queue "support"' in err
+    code, out, _ = run(tmp_path, "menus-check", "--queues", str(REPO / "queues" / "demo.yaml"))
+    assert code == 0 and "2 queues" in out
