@@ -32,10 +32,10 @@ margin for the spread of s2) and 2.4M.  The simulator does 45-60k calls per CPU
 second, two thirds of that time inside the router, so the issue's 5% on ASA
 costs about 3 minutes on two cores.
 
-By default the test runs 6.7M calls (about 65-70 s on two cores): P(wait) and
-SL are held to the issue's 0.01 (4 SE came to 0.003-0.007), ASA to 8% (4 SE
-came to 4.8-7.1% of ASA).  ACD_SIM_FULL=1 runs 16.8M calls (about 3 minutes)
-and holds ASA to the issue's 5% (4 SE came to 3.9-4.5%).
+By default (and in CI) the test runs 16.8M calls (about 3 minutes on two
+cores) and holds every figure to the issue's tolerances (4 SE came to
+3.9-4.5% of ASA).  ACD_SIM_QUICK=1 runs 6.7M calls (about 70 s): P(wait) and SL
+still to 0.01, ASA to 8% only.
 """
 from __future__ import annotations
 
@@ -58,7 +58,9 @@ ARRIVAL_RATE = 100 / 1800  # 100 calls per 30 minutes: A = 10 Erlangs
 TRAFFIC = ARRIVAL_RATE * AHT
 SL_SECONDS = 20.0
 WARM_UP = 5000 / ARRIVAL_RATE  # 5,000 calls: >10 relaxation times even at 11 agents
-FULL = os.environ.get("ACD_SIM_FULL", "") not in ("", "0")
+# The issue's tolerances are the default (what CI runs); ACD_SIM_QUICK=1 is for a quick
+# local run with ASA held to 8% only.
+FULL = os.environ.get("ACD_SIM_QUICK", "") in ("", "0")
 
 PROBABILITY_TOLERANCE = 0.01  # absolute, P(wait) and SL (the issue's)
 ASA_TOLERANCE = 0.05 if FULL else 0.08  # relative (the issue's is 5%)
