@@ -38,9 +38,12 @@ class Engine:
                  agi_port: int = 4573, ivr: WelcomeMenu | None = None, ivr_handler=None,
                  inbound_contexts=("from-carrier",), bus: EventBus | None = None,
                  start_timeout: float = 30.0, region: str = "US",
-                 history: CallHistory | None = None):
+                 history: CallHistory | None = None, acd=None):
         """``ivr_handler`` (an async AGI route handler, e.g. IvrRuntime.handle) wins
-        over ``ivr``; ``history`` lets the IVR be built on the same writer first."""
+        over ``ivr``; ``history`` lets the IVR be built on the same writer first;
+        ``acd`` is a factory (callcenter.acd_setup.build_acd) called with the engine
+        to make the ACD on its AMI session, bus and history (None: no ACD, callers
+        handed to a queue wait with music)."""
         self.bus = bus or InProcessBus()
         self.history = history or CallHistory(sessions, region=region)
         self.calls = CallTracker(self._call_changed, inbound_contexts=inbound_contexts)
@@ -48,22 +51,35 @@ class Engine:
         self.endpoints = EndpointTracker()  # agents' desk phones: registered, state
         self.ami = AmiSession(ami.host, ami.port, ami.username, ami.secret, bus=self.bus,
                               start_timeout=start_timeout)
-        self.agi = FastAgiServer(agi_host, agi_port,
-                                 {"ivr": ivr_handler or (ivr or WelcomeMenu()).handle})
+        routes = {"ivr": ivr_handler or (ivr or WelcomeMenu()).handle}
+        self.acd = acd(self) if acd is not None else None
+        if self.acd is not None:
+            routes.update(self.acd.agi_routes())
+        self.agi = FastAgiServer(agi_host, agi_port, routes)
         for name in CALL_EVENTS:
             self.ami.on(name, self.calls.apply)
         for name in ChannelTracker.EVENT_NAMES:
             self.ami.on(name, self.channels.apply)
         for name in EndpointTracker.EVENT_NAMES:
             self.ami.on(name, self.endpoints.apply)
+        if self.acd is not None:
+            self.acd.attach()  # after the trackers: it reads the endpoints they keep
         self.ami.on_connected(self._resync)
+
+    def dialled_number(self, linkedid: str) -> str | None:
+        """The number an inbound call dialled (its DID), as Asterisk reported it."""
+        call = self.calls.calls.get(linkedid)
+        return call.dialled_number if call else None
 
     async def start(self) -> None:
         self.history.start()
         await self.agi.start()
         try:
             await self.ami.start()
+            if self.acd is not None:
+                await self.acd.start()
         except BaseException:
+            await self.ami.stop()
             await self.agi.stop()
             await self.history.stop()
             raise
@@ -71,6 +87,8 @@ class Engine:
                  self.agi.host, self.agi.port)
 
     async def stop(self) -> None:
+        if self.acd is not None:
+            await self.acd.stop()
         await self.agi.stop()
         await self.ami.stop()
         await self.history.stop()
@@ -93,3 +111,5 @@ class Engine:
             live, "ended while the platform had no AMI link")
         if lost or closed:
             log.warning("engine: resync closed %d call(s) Asterisk no longer has", len(lost) + closed)
+        if self.acd is not None:
+            await self.acd.resync(channels)

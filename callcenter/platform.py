@@ -14,11 +14,12 @@ from asterisk_conf import sandbox
 from asterisk_conf.lab import Lab, LabPorts, RTP_PORTS, wait_registered
 from asterisk_conf import ports
 from crm_core import db, interactions, migrate
+from acd.model import AcdError
 from cti.ami import AmiSession
 
 from cti.bus import InProcessBus
 
-from . import ivr_setup
+from . import acd_setup, ivr_setup
 from .engine import AmiAddress, Engine
 from .history import CallHistory
 from .settings import Settings
@@ -63,6 +64,9 @@ async def run(settings: Settings, demo: bool = True) -> None:
     # Menus are validated before Asterisk starts: a broken file stops us here.
     ivr = ivr_setup.build_ivr(settings, sessions=sessions, history=history, bus=bus,
                               sandbox_root=lab.root if lab else None)
+    # So is the queue file, and every queue the menus name must be in it.
+    acd = acd_setup.build_acd(settings, sessions, registry=ivr.registry,
+                              sandbox_root=lab.root if lab else None)
     if lab is not None:
         await asyncio.to_thread(lab.start)
         spec = lab.pbx.spec
@@ -73,7 +77,7 @@ async def run(settings: Settings, demo: bool = True) -> None:
     engine = Engine(ami, sessions, agi_host=settings.agi.host, agi_port=settings.agi.port,
                     ivr_handler=ivr.runtime.handle, history=history, bus=bus,
                     inbound_contexts=(settings.asterisk.inbound_context,),
-                    region=settings.crm.default_region)
+                    region=settings.crm.default_region, acd=acd)
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, ivr_setup.reload_menus, ivr)
     web = WebServer(create_app(sessions, region=settings.crm.default_region), settings.web.host,
                     settings.web.port)
@@ -94,15 +98,22 @@ async def run(settings: Settings, demo: bool = True) -> None:
         print("callcenter: stopped", flush=True)
 
 
+DEMO_AGENTS = (("agent", "1001"), ("agent2", "1002"))  # demo users (demo_data) at the desk phones
+
+
 async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
-    """Place a few callers from the world and show their calls landing in the history."""
+    """Place a few callers from the world and show their calls landing in the history:
+    the demo agents sit at the world's desk phones, which answer, so the ACD routes
+    each caller to an agent."""
     await asyncio.to_thread(wait_registered, lab)
     w = lab.world.spec
     world_ami = AmiSession(w.bind_address, w.ami_port, w.ami_username, w.ami_secret)
     await world_ami.start()
     ended = asyncio.Queue()
-    sub = engine.bus.subscribe("call.ended", lambda topic, payload: ended.put_nowait(payload))
+    subs = [engine.bus.subscribe("call.ended", lambda topic, payload: ended.put_nowait(payload))]
     try:
+        if engine.acd is not None:
+            subs += await demo_agents(engine)
         world = World(world_ami)
         for did, number, name, keys in DEMO_CALLS:
             print(f"demo: {number} dials {did}" + (f" and presses {keys}" if keys else ""), flush=True)
@@ -116,11 +127,55 @@ async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
                       f"answered={row.answered_at:%H:%M:%S} cause={row.hangup_cause} "
                       f"{row.hangup_cause_text} [{row.status}] linkedid={row.linkedid}", flush=True)
                 for segment in interactions.segments_of(session, row.id):
-                    path = " > ".join(step["node"] for step in segment.detail.get("path", []))
-                    print(f"    {segment.kind}: {path} ({segment.detail.get('outcome')})", flush=True)
+                    print(f"    {describe_segment(segment)}", flush=True)
     finally:
-        sub.cancel()
+        for sub in subs:
+            sub.cancel()
         await world_ami.stop()
+
+
+async def demo_agents(engine: Engine) -> list:
+    """Log the demo agents in at the desk phones and make them ready; they finish
+    their after-call work a second after each call, so the demo does not wait."""
+    acd = engine.acd
+    for username, seat in DEMO_AGENTS:
+        for attempt in range(50):  # the phone's registration may still be on its way
+            try:
+                await acd.login(username, seat)
+                break
+            except AcdError as exc:
+                if attempt == 49 or "not registered" not in str(exc):
+                    print(f"demo: agent {username} cannot log in: {exc}", flush=True)
+                    break
+                await asyncio.sleep(0.2)
+        else:
+            continue
+        await acd.ready(username)
+        print(f"demo: agent {username} logged in at seat {seat} and is ready", flush=True)
+
+    async def end_wrap_up(topic: str, payload: dict) -> None:
+        if payload["state"] == "wrap_up":
+            await asyncio.sleep(1.0)
+            try:
+                await acd.end_wrap_up(payload["agent"])
+            except AcdError:
+                pass  # ended meanwhile
+    return [engine.bus.subscribe("acd.agent", end_wrap_up)]
+
+
+def describe_segment(segment) -> str:
+    """One line for a history segment: the IVR path, a queue stay, a talk with an agent."""
+    d = segment.detail
+    if segment.kind == "queue":
+        who = f" by {d['agent']}" if d.get("agent") else ""
+        more = f" to {d['to']}" if d.get("to") else ""
+        return f"queue {d.get('queue')}: {d.get('outcome')}{more}{who} after {d.get('waited')} s"
+    if segment.kind == "agent":
+        kind = "called back" if d.get("callback") else "talked with"
+        return (f"agent: {d.get('agent')} (user {segment.agent_id}, seat {d.get('seat')}) "
+                f"{kind} the caller for {d.get('talk')} s")
+    path = " > ".join(step["node"] for step in d.get("path", []))
+    return f"{segment.kind}: {path} ({d.get('outcome')})"
 
 
 def settle_memory() -> None:

@@ -64,6 +64,14 @@ class Crm:
 
 
 @dataclass
+class Acd:
+    queues_file: str = "queues/demo.yaml"  # the queue configuration; empty: no ACD
+    stats_interval: int = 1800  # seconds per wallboard interval (aligned to local midnight)
+    stats_timezone: str = "UTC"  # IANA zone the intervals and the day are counted in
+    publish_period: float = 1.0  # seconds between two acd.stats snapshots on the bus
+
+
+@dataclass
 class Settings:
     data_dir: str = "var"
     database: Database = field(default_factory=Database)
@@ -72,6 +80,7 @@ class Settings:
     web: Web = field(default_factory=Web)
     ivr: Ivr = field(default_factory=Ivr)
     crm: Crm = field(default_factory=Crm)
+    acd: Acd = field(default_factory=Acd)
 
     @property
     def database_url(self) -> str:
@@ -81,7 +90,7 @@ class Settings:
 
 
 SECTIONS = {"database": Database, "asterisk": Asterisk, "agi": Agi, "web": Web, "ivr": Ivr,
-            "crm": Crm}
+            "crm": Crm, "acd": Acd}
 
 
 def load(path: str | Path | None = None, environ: dict | None = None) -> Settings:
@@ -164,6 +173,21 @@ def validate(s: Settings) -> None:
     if s.crm.default_region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"crm.default_region must be a region code like US, GB or CN, "
                           f"got {s.crm.default_region!r}")
+    _validate_acd(s.acd)
     url = s.database_url
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"database.url must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}")
+
+
+def _validate_acd(a: Acd) -> None:
+    if not 60 <= a.stats_interval <= 86400 or 86400 % a.stats_interval:
+        raise ConfigError(f"acd.stats_interval must be 60-86400 seconds and divide a day "
+                          f"(900, 1800, 3600 ...), got {a.stats_interval}")
+    if not 0.1 <= a.publish_period <= 60:
+        raise ConfigError(f"acd.publish_period must be 0.1-60 seconds, got {a.publish_period}")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(a.stats_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"acd.stats_timezone must be an IANA time zone like UTC or "
+                          f"Europe/Berlin, got {a.stats_timezone!r}") from None

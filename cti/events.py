@@ -19,7 +19,7 @@ __all__ = [
     "BridgeLeave", "Hold", "Unhold", "FullyBooted", "Shutdown", "PeerStatus",
     "ContactStatus", "DeviceStateChange", "CoreShowChannel",
     "CoreShowChannelsComplete", "EndpointList", "EndpointListComplete",
-    "OriginateResponse",
+    "OriginateResponse", "UserEvent", "DialState",
 ]
 
 
@@ -286,3 +286,23 @@ class OriginateResponse(AmiEvent):
     uniqueid: str | None = header("Uniqueid")
     caller_id_num: str | None = header("CallerIDNum")
     caller_id_name: str | None = header("CallerIDName")
+
+
+@event_class("UserEvent")
+@dataclass(frozen=True, slots=True)
+class UserEvent(ChannelEvent):
+    """Raised by the dialplan's UserEvent() (with the channel's snapshot) or by an
+    AMI UserEvent action (no channel headers).  The body's own headers are in
+    `.headers` / `.get()`; a body header named like a snapshot header (e.g.
+    "Priority") arrives twice and panoramisk keeps both as a list, so
+    dialplans should not use those names."""
+    user_event: str | None = header("UserEvent")
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("user_event",)
+
+
+@event_class("DialState")
+@dataclass(frozen=True, slots=True)
+class DialState(DialEvent):
+    """A dialled channel's progress (RINGING, PROCEEDING, PROGRESS ...)."""
+    dial_status: str | None = header("DialStatus")

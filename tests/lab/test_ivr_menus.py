@@ -28,7 +28,7 @@ async def test_keys_through_two_menus_reach_the_queue(lab, sessions):
         # Asterisk really runs the caller in the hand-off context, with the variables set.
         variables = await ivr.in_queue_context(linkedid)
         assert variables == {"CC_QUEUE": "sales_new", "CC_SKILLS": "sales,english",
-                             "CC_PRIORITY": "7"}
+                             "CC_PRIORITY": "7", "CC_CUSTOMER": "0"}
         ivr.hang_up_all()
         await ivr.ended()
         detail = await ivr.ivr_segment(linkedid)
