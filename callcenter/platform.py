@@ -59,14 +59,17 @@ async def run(settings: Settings, demo: bool = True) -> None:
         for line in demo_data.seed(sessions, settings.crm.default_region):
             print(f"demo data: {line}", flush=True)
     lab = sandbox_lab(settings) if settings.asterisk.mode == "sandbox" else None
+    # The folder where Asterisk's "/" is, as we see it: files we share are named from it.
+    files_root = lab.root if lab else (Path(settings.asterisk.files_root)
+                                       if settings.asterisk.files_root else None)
     bus = InProcessBus()
     history = CallHistory(sessions, region=settings.crm.default_region)
     # Menus are validated before Asterisk starts: a broken file stops us here.
     ivr = ivr_setup.build_ivr(settings, sessions=sessions, history=history, bus=bus,
-                              sandbox_root=lab.root if lab else None)
+                              sandbox_root=files_root)
     # So is the queue file, and every queue the menus name must be in it.
     acd = acd_setup.build_acd(settings, sessions, registry=ivr.registry,
-                              sandbox_root=lab.root if lab else None)
+                              sandbox_root=files_root)
     if lab is not None:
         await asyncio.to_thread(lab.start)
         spec = lab.pbx.spec

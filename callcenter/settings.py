@@ -25,6 +25,10 @@ class Database:
 class Asterisk:
     mode: str = "sandbox"  # sandbox: the platform runs its own; external: yours
     sandbox_root: str = ""  # empty: ~/.cache/callcenter/asterisk-root
+    # External mode: where your Asterisk's "/" is on this machine when it runs in a
+    # container or chroot (prompts and recordings are shared through it); empty:
+    # Asterisk sees this machine's own folders.
+    files_root: str = ""
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "callcenter"
@@ -153,6 +157,9 @@ def validate(s: Settings) -> None:
     if s.asterisk.mode == "external" and not s.asterisk.ami_secret:
         raise ConfigError("asterisk.ami_secret is required when asterisk.mode = 'external' "
                           "(or set CALLCENTER_ASTERISK_AMI_SECRET)")
+    if s.asterisk.files_root and not Path(s.asterisk.files_root).is_dir():
+        raise ConfigError(f"asterisk.files_root: no folder at {s.asterisk.files_root} (where "
+                          "your Asterisk's / is on this machine, or empty)")
     for key, port in (("asterisk.ami_port", s.asterisk.ami_port),
                       ("asterisk.sip_port", s.asterisk.sip_port),
                       ("asterisk.rtp_start", s.asterisk.rtp_start),

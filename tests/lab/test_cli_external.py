@@ -26,7 +26,9 @@ def env_for(lab, tmp_path, **extra):
                CALLCENTER_ASTERISK_AMI_PORT=str(spec.ami_port),
                CALLCENTER_ASTERISK_AMI_USERNAME=spec.ami_username,
                CALLCENTER_ASTERISK_AMI_SECRET=spec.ami_secret,
-               CALLCENTER_AGI_PORT=str(lab.agi_port), CALLCENTER_WEB_PORT=str(ports.free_port()))
+               CALLCENTER_AGI_PORT=str(lab.agi_port), CALLCENTER_WEB_PORT=str(ports.free_port()),
+               # "your" Asterisk runs in a chroot: prompts are shared through its root
+               CALLCENTER_ASTERISK_FILES_ROOT=str(lab.root))
     env.update(extra)
     return env
 

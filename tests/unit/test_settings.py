@@ -31,6 +31,9 @@ def test_file_then_environment(tmp_path):
     ("", {"CALLCENTER_DATABASE_URL": "mysql://x"}, "database.url"),
     ("[ivr]\nring_seconds = 99\n", {}, "ivr.ring_seconds"),
     ("[crm]\ndefault_region = 'XX'\n", {}, "crm.default_region"),
+    ("[asterisk]\nfiles_root = '/no/such/root'\n", {}, "asterisk.files_root: no folder"),
+    ("[acd]\nstats_interval = 7\n", {}, "acd.stats_interval"),
+    ("[acd]\nstats_timezone = 'Mars/Olympus'\n", {}, "acd.stats_timezone"),
 ])
 def test_errors_name_the_key(tmp_path, text, environ, words):
     path = tmp_path / "cc.toml"
