@@ -40,7 +40,9 @@ class Callbacks:
     def _init_callbacks(self) -> None:
         self._originates: dict[str, tuple[str, str]] = {}  # ActionID -> (call id, agent id)
         self._originate_ids = itertools.count(1)
-        self._holding: set[str] = set()  # call ids whose virtual hold is being saved
+        # call id -> when its virtual hold began being saved (the due-callback poller
+        # leaves CRM rows due from then on alone: they may be these, not yet numbered)
+        self._holding: dict[str, float] = {}
         self.callbacks_placed = 0
 
     # -- the caller asks ----------------------------------------------------------------
@@ -73,7 +75,7 @@ class Callbacks:
             self._call_event(live, "no-callback", trigger=trigger)
             self._spawn(self._redirect(live, "acd-no-callback"))
             return
-        self._holding.add(live.call_id)
+        self._holding[live.call_id] = self.clock()
         self._spawn(self._virtual_hold(live, number, trigger))
 
     async def _virtual_hold(self, live: LiveCall, number: str, trigger: str) -> None:
@@ -81,7 +83,7 @@ class Callbacks:
             callback_id = await self._save_virtual_hold(live, number)
         except ValidationError as exc:  # e.g. on the do-not-call list
             log.info("acd: call %s: no callback to %s: %s", live.call_id, number, exc)
-            self._holding.discard(live.call_id)
+            self._holding.pop(live.call_id, None)
             await self._redirect(live, "acd-no-callback")
             return
         now = self.clock()
@@ -89,12 +91,12 @@ class Callbacks:
             self.router.to_callback(live.call_id, number, now)
         except AcdError as exc:  # an agent's phone rings for it meanwhile, or it is gone
             log.info("acd: call %s: callback not taken: %s", live.call_id, exc)
-            self._holding.discard(live.call_id)
+            self._holding.pop(live.call_id, None)
             if callback_id is not None:
                 await self._mark(callback_id, "cancelled", "the caller was served meanwhile")
             return
         finally:
-            self._holding.discard(live.call_id)
+            self._holding.pop(live.call_id, None)
         live.callback, live.callback_id = number, callback_id
         if live.phase == WAITING:
             live.phase = CALLBACK
@@ -152,7 +154,8 @@ class Callbacks:
             self._offer_failed(live, "phone-unavailable")
             return
         live.phase = RINGING
-        if live.callback_id is not None:
+        if live.callback_id is not None and not live.claimed:
+            live.claimed = True
             await self._mark(live.callback_id, "in_progress", f"ringing agent {d.agent_id}")
         self._originates[action_id] = (d.call_id, d.agent_id)
         queue = self.router.queues[d.queue]
@@ -189,6 +192,7 @@ class Callbacks:
 
     def _callback_not_answered(self, live: LiveCall, reason: str) -> None:
         if live.callback_id is not None:  # back to pending: an attempt counted
+            live.claimed = False
             self._spawn(self._mark(live.callback_id, "pending", f"{live.agent_id}: {reason}"))
         self._offer_failed(live, reason)
 

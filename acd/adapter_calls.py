@@ -46,6 +46,8 @@ class LiveCall:
     channel_vars: tuple = ()  # (moh, announce every, ring timeout) last set on the channel
     announcements: int = 0
     history: list = field(default_factory=list)  # queue stays: (queue, outcome) for tests/logs
+    polled: bool = False  # a CRM callback the poller took (no caller channel, no interaction)
+    claimed: bool = False  # its CRM row is in_progress (ours): not claimed again when placed
 
 
 class CallBook:

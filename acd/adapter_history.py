@@ -17,7 +17,7 @@ class HistoryRecorder:
         """One "queue" segment per stay in a queue, closed when the stay ends."""
         waited = round(max(0.0, ended - live.stay_started), 3)
         live.history.append((live.queue, outcome))
-        if self.history is None:
+        if self.history is None or live.polled:  # a CRM callback has no call of its own
             return
         self.history.record_segment(
             live.call_id, "queue", utc(live.stay_started), ended_at=utc(max(ended, live.stay_started)),
@@ -26,7 +26,7 @@ class HistoryRecorder:
             agent_id=live.user_id if outcome == "answered" else None)
 
     def _agent_segment(self, live: LiveCall, ended: float) -> None:
-        if self.history is None or live.answered_at is None:
+        if self.history is None or live.answered_at is None or live.polled:
             return
         detail = {"agent": live.agent_id, "seat": live.seat, "queue": live.queue,
                   "talk": round(max(0.0, ended - live.answered_at), 3),

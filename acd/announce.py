@@ -13,6 +13,11 @@ positions, says where the caller is and how long they may wait:
                   (queue-holdtime, [queue-less-than] m, queue-minute(s))
                   then "Thank you for your patience." (queue-thankyou)
 
+When the caller's queue has a ``callback_key`` (and their caller ID is a number
+we can call back), the announcement ends with the offer "To be called back
+instead, press <key>": a text-to-speech prompt the service made ahead of
+calls (AcdService ``say``); without it nothing is offered.
+
 The estimate is acd.estimate.estimated_wait (position x AHT / staffed agents),
 said only when it is known.  A key pressed over the announcement is handed to
 the dialplan's key extensions (the same AcdKey event as a key pressed over the
@@ -39,7 +44,7 @@ from .estimate import estimated_wait, wait_minutes
 
 log = logging.getLogger("acd.announce")
 
-ADMIT_WAIT = 1.5  # seconds the first announcement waits for the router to have the call
+ADMIT_WAIT = 3.0  # seconds the first announcement waits for the router to have the call
 VM_MAX_SECONDS = 180
 VM_SILENCE_SECONDS = 5
 WAV_HEADER = 44
@@ -73,6 +78,7 @@ class Announcer:
         self.service = service
         self.runs = 0  # times the route ran
         self.spoken = 0  # announcements that said a position
+        self.offers = 0  # callback offers played
 
     async def __call__(self, call: AgiCall) -> None:
         self.runs += 1
@@ -89,10 +95,26 @@ class Announcer:
             for name, value in zip(("CC_MOH", "CC_ANNOUNCE_EVERY", "CC_RING_TIMEOUT"), wanted):
                 await call.set_variable(name, value)
             live.channel_vars = wanted
-        waiting = router.call(live.call_id)
-        if not queue.announce_position or waiting is None or waiting.offered_to is not None \
-                or live.phase != WAITING:
+        if not self._still_waiting(live):
             return
+        if queue.announce_position:
+            if await self._announce_position(call, live):
+                return  # a key was pressed
+        sound = self.service.callback_offer(live)
+        if sound is None or not self._still_waiting(live):
+            return
+        self.offers += 1
+        key = await call.stream_file(sound, KEYS)
+        if key:
+            await _to_key_extension(call, key)
+
+    def _still_waiting(self, live) -> bool:
+        waiting = self.service.router.call(live.call_id)
+        return waiting is not None and waiting.offered_to is None and live.phase == WAITING
+
+    async def _announce_position(self, call: AgiCall, live) -> bool:
+        """Say the position and the estimate; True when the caller pressed a key."""
+        router = self.service.router
         position = router.position(live.call_id) or 1
         estimate = estimated_wait(position, router.staffed(live.queue),
                                   self.service.stats.aht(live.queue))
@@ -106,7 +128,8 @@ class Announcer:
                 key = chr(result.result_int) if (result.result_int or 0) > 0 else ""
             if key:
                 await _to_key_extension(call, key)
-                return
+                return True
+        return False
 
 
 async def _to_key_extension(call: AgiCall, key: str) -> None:

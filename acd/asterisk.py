@@ -41,36 +41,53 @@ from .adapter_admit import Admission
 from .adapter_agents import AgentCommands
 from .adapter_calls import CallBook, LiveCall
 from .adapter_callback import Callbacks
+from .adapter_due import DueCallbacks
 from .adapter_history import HistoryRecorder
 from .adapter_offers import Offers
 from .adapter_overflow import Overflows
-from .adapter_parse import Enqueue
+from .adapter_callback import E164
+from .adapter_parse import Enqueue, callback_number
 from .adapter_resync import Resync
 from .model import Agent, AgentState, QueueConfig
 from .router import Router
 from .stats import AcdStats
 
-__all__ = ["AcdService"]
+__all__ = ["AcdService", "offer_text"]
 
 log = logging.getLogger("acd.asterisk")
+
+KEY_WORDS = {"*": "star", "#": "pound"}
+
+
+def offer_text(key: str) -> str:
+    """What a caller of a queue with a callback key is told after the announcement."""
+    return f"To be called back instead, press {KEY_WORDS.get(key, key)}."
 
 EVENTS = ("UserEvent", "DialBegin", "DialEnd", "Hangup", "Hold", "Unhold", "OriginateResponse",
           "ContactStatus")
 
 
-class AcdService(Admission, Offers, Overflows, Callbacks, AgentCommands, HistoryRecorder, Resync):
+class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCommands,
+                 HistoryRecorder, Resync):
     def __init__(self, ami, queues: Mapping[str, QueueConfig], *, sessions=None,
                  endpoints: EndpointTracker | None = None, bus: EventBus | None = None,
                  history=None, region: str = "US", stats_interval: float = 1800,
                  stats_tz=None, crm_timeout: float = 2.0, tick_interval: float = 0.5,
                  publish_period: float = 1.0, dialled_of: Callable[[str], str | None] | None = None,
                  recordings: tuple[Path, str] | None = None, online_check: float = 5.0,
-                 vip_levels: Iterable[str] = ("vip",), clock: Callable[[], float] = time.time):
+                 vip_levels: Iterable[str] = ("vip",), clock: Callable[[], float] = time.time,
+                 callback_poll: float | None = 5.0,
+                 say: Callable[[str, str], str | None] | None = None, language: str = "en"):
         """``ami``: an AmiSession; ``sessions``: the CRM's sessionmaker (None: no CRM
         facts, no persisted callbacks); ``history``: has record_segment/record_link
         (callcenter.history.CallHistory); ``dialled_of(linkedid)``: the number a
         call dialled (the callback shows it to the customer); ``recordings``: (folder as we
-        see it, the same folder as Asterisk sees it) for voicemail overflows."""
+        see it, the same folder as Asterisk sees it) for voicemail overflows;
+        ``callback_poll``: seconds between looks for due CRM callbacks (None: never);
+        ``say(text, language)``: a sound name for a sentence (text-to-speech, made by
+        the composition root) or None; with it, callers of a queue with a
+        ``callback_key`` are offered a callback after each announcement (None: no
+        offer)."""
         if not queues:
             raise ValueError("the ACD needs at least one queue")
         self.ami = ami
@@ -98,6 +115,10 @@ class AcdService(Admission, Offers, Overflows, Callbacks, AgentCommands, History
         self._loops: list[asyncio.Task] = []
         self._subscriptions: list = []
         self._init_callbacks()
+        self._init_due(callback_poll)
+        self.say = say
+        self.language = language
+        self.offer_sounds: dict[str, str | None] = {}  # callback key -> sound, once made
         self.problems = 0  # bad events and failed actions seen (for tests and the log)
 
     # -- wiring and lifecycle ----------------------------------------------------------
@@ -132,6 +153,10 @@ class AcdService(Admission, Offers, Overflows, Callbacks, AgentCommands, History
         self._loops = [loop.create_task(self._tick_loop(), name="acd-tick"),
                        loop.create_task(self._publish_loop(), name="acd-stats"),
                        loop.create_task(self.watch_online(), name="acd-online")]
+        if self.sessions is not None and self.callback_poll:
+            self._loops.append(loop.create_task(self._due_loop(), name="acd-due-callbacks"))
+        if self.say is not None:
+            self._loops.append(loop.create_task(self._warm_offers(), name="acd-offer-prompts"))
         log.info("acd: queues %s; first queue %s is where a malformed call goes",
                  ", ".join(self.router.queues), self.default_queue)
 
@@ -147,6 +172,49 @@ class AcdService(Admission, Offers, Overflows, Callbacks, AgentCommands, History
             await asyncio.wait_for(self.ami.action("Setvar", Variable="ACD_ONLINE", Value="0"), 2)
         except (AmiError, asyncio.TimeoutError):
             pass
+
+    # -- the callback offer ------------------------------------------------------------
+    async def _warm_offers(self) -> None:
+        """Make the offer prompts ahead of calls (in a thread: espeak takes a while)."""
+        keys = sorted({q.callback_key for q in self.router.queues.values() if q.callback_key})
+        try:
+            made = await asyncio.to_thread(self._make_offers, keys)
+        except Exception:  # never reached in practice: _make_offers catches its own
+            log.exception("acd: the callback offer prompts could not be made")
+            return
+        if made:
+            log.info("acd: callback offer prompt(s) ready for key(s) %s", ", ".join(made))
+
+    def _make_offers(self, keys: list[str]) -> list[str]:
+        made, failed = [], []
+        for key in keys:
+            try:
+                sound = self.say(offer_text(key), self.language)
+            except Exception as exc:
+                sound = None
+                failed.append(f"{key} ({exc.__class__.__name__}: {exc})")
+            else:
+                if not sound:
+                    failed.append(key)
+            self.offer_sounds[key] = sound or None
+            if sound:
+                made.append(key)
+        if failed:  # logged once here; callers then simply hear no offer
+            log.error("acd: no callback offer prompt for key(s) %s; callers will not be "
+                      "offered a callback", ", ".join(failed))
+        return made
+
+    def callback_offer(self, live: LiveCall) -> str | None:
+        """The sound offering this caller a callback, or None (no callback key on the
+        queue, a caller ID we could not call back, or the prompt is not made)."""
+        queue = self.router.queues.get(live.queue)
+        if queue is None or not queue.callback_key:
+            return None
+        sound = self.offer_sounds.get(queue.callback_key)
+        if not sound:
+            return None
+        number = callback_number(live.caller, self.region)
+        return sound if number is not None and E164.fullmatch(number) else None
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)

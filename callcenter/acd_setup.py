@@ -1,6 +1,8 @@
 """Build the ACD from the configuration: the queue file, checked against the IVR
 menus that hand callers to it, the statistics' time zone, and the folder for
-voicemail overflows (the same as the IVR's).
+voicemail overflows (the same as the IVR's), and the text-to-speech the ACD's
+callback offer is spoken with (the IVR's Prompts: acd must not import ivr, so the
+``say`` callable is made here).
 
 ``build_acd`` returns a factory the Engine calls with itself, so the ACD is made
 with the engine's own AMI session, bus, history writer and endpoint tracker.
@@ -15,6 +17,8 @@ from zoneinfo import ZoneInfo
 from acd.asterisk import AcdService
 from acd.config import QueueConfigError, check_ivr_queues, load_queues
 from acd.model import QueueConfig
+from ivr.model import Prompt
+from ivr.prompts import Prompts
 
 from .settings import ConfigError, Settings
 
@@ -56,8 +60,23 @@ def check_menus(queues: dict[str, QueueConfig], registry, source: str) -> None:
         raise ConfigError(f"acd.queues_file: {QueueConfigError(source, problems)}")
 
 
-def build_acd(settings: Settings, sessions, *, registry=None,
-              sandbox_root: Path | None = None) -> AcdFactory | None:
+def make_say(prompts: Prompts) -> Callable[[str, str], str | None]:
+    """``say(text, language)``: the sound name Asterisk plays for a sentence,
+    synthesised (espeak-ng, cached) on first use; None when synthesis fails (the
+    ACD logs it and plays nothing). Blocking: the ACD calls it in a thread."""
+    def say(text: str, language: str) -> str | None:
+        try:
+            return prompts.resolve(Prompt(tts=text), language)
+        except Exception as exc:
+            log.error("acd: cannot synthesise %r (%s: %s)", text, exc.__class__.__name__, exc)
+            return None
+    return say
+
+
+def build_acd(settings: Settings, sessions, *, registry=None, sandbox_root: Path | None = None,
+              prompts: Prompts | None = None) -> AcdFactory | None:
+    """``prompts``: the IVR's text-to-speech (default: built from the settings the
+    same way callcenter.ivr_setup does, sharing its cache)."""
     queues = load(settings)
     if queues is None:
         log.info("acd: off (acd.queues_file is empty); callers in a queue wait with music")
@@ -68,12 +87,17 @@ def build_acd(settings: Settings, sessions, *, registry=None,
     inside = settings.ivr.recordings_dir
     host = sandbox_root / inside.lstrip("/") if sandbox_root else Path(inside)
     a = settings.acd
+    if prompts is None:
+        from .ivr_setup import build_prompts
+        prompts = build_prompts(settings, sandbox_root)
+    say = make_say(prompts)
 
     def factory(engine) -> AcdService:
         return AcdService(engine.ami, queues, sessions=sessions, endpoints=engine.endpoints,
                           bus=engine.bus, history=engine.history,
                           region=settings.crm.default_region, stats_interval=a.stats_interval,
                           stats_tz=tz, publish_period=a.publish_period,
-                          dialled_of=engine.dialled_number, recordings=(host, inside))
+                          dialled_of=engine.dialled_number, recordings=(host, inside),
+                          say=say)
     log.info("acd: %d queue(s) from %s: %s", len(queues), a.queues_file, ", ".join(queues))
     return factory

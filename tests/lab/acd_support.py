@@ -87,7 +87,9 @@ class AcdLab:
                                   history=self.history, bus=self.bus,
                                   recordings=(self.recordings, f"{INSIDE}/{tag}"),
                                   crm_timeout=crm_timeout)
-        factory = acd_setup.build_acd(settings, sessions, registry=registry(), sandbox_root=root)
+        self.prompts = prompts_for(root)
+        factory = acd_setup.build_acd(settings, sessions, registry=registry(), sandbox_root=root,
+                                      prompts=self.prompts)
         spec = lab.pbx.spec
         self.engine = Engine(AmiAddress(spec.bind_address, spec.ami_port, spec.ami_username,
                                         spec.ami_secret), sessions, agi_host=lab.host,
