@@ -29,7 +29,6 @@ a "voicemail" link on the call's interaction).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import uuid
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from cti.agi_call import AgiCall
 from cti.agi_errors import AgiHangup
+from cti.recorded import WAV_BYTES_PER_SECOND, WAV_HEADER, written_size
 
 from .adapter_calls import WAITING
 from .adapter_parse import KEYS, file_id, ring_timeout
@@ -47,8 +47,6 @@ log = logging.getLogger("acd.announce")
 ADMIT_WAIT = 3.0  # seconds the first announcement waits for the router to have the call
 VM_MAX_SECONDS = 180
 VM_SILENCE_SECONDS = 5
-WAV_HEADER = 44
-WAV_BYTES_PER_SECOND = 16000
 MAILBOX = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
@@ -172,7 +170,7 @@ class VoicemailRoute:
                                hangup_on_minus_one=False)
         except AgiHangup:
             caller_left = True
-        size = await _written_size(wav)
+        size = await written_size(wav)
         if size > WAV_HEADER:
             self._link(linkedid, live, wav, size, mailbox)
         else:
@@ -193,20 +191,3 @@ class VoicemailRoute:
         self.service._publish("acd.voicemail", {"linkedid": linkedid, "file": str(wav), **meta})
 
 
-async def _written_size(path: Path, settle: float = 0.1, limit: float = 2.0) -> int:
-    """The file's size once Asterisk has finished writing it (it answers RECORD
-    FILE just before closing the file)."""
-    def size() -> int:
-        try:
-            return path.stat().st_size
-        except FileNotFoundError:
-            return 0
-    last, waited = size(), 0.0
-    while waited < limit:
-        await asyncio.sleep(settle)
-        waited += settle
-        now = size()
-        if now == last and (now > WAV_HEADER or waited >= 0.5):
-            return now
-        last = now
-    return last

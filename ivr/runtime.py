@@ -20,7 +20,6 @@ are pure functions below the class, tested without Asterisk.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -32,6 +31,7 @@ from typing import Any
 
 from cti.agi_call import AgiCall
 from cti.agi_errors import AgiHangup
+from cti.recorded import WAV_BYTES_PER_SECOND, WAV_HEADER, written_size
 from ivr import hours
 from ivr.checks import CHECKS
 from ivr.crm import CallerProfile, Crm, CrmUnavailable
@@ -48,8 +48,6 @@ VM_GREETING = Prompt(sound="vm-intro")
 VM_MAX_SECONDS = 180
 VM_SILENCE_SECONDS = 5
 UTTERANCE_SILENCE_SECONDS = 2
-WAV_HEADER = 44  # bytes: a WAV with nothing more holds no sound
-WAV_BYTES_PER_SECOND = 16000  # Asterisk's wav: 8 kHz, 16-bit, mono
 
 # What may reach an AGI command or a channel variable.
 # (Always used with fullmatch: "$" would let a trailing newline through.)
@@ -510,26 +508,6 @@ async def hand_off(call: AgiCall, context: str) -> None:
     """Continue in ``context`` once the AGI returns (the dialplan takes over there)."""
     for line in (f"SET CONTEXT {context}", "SET EXTENSION s", "SET PRIORITY 1"):
         await call.command(line)
-
-
-async def written_size(path: Path, settle: float = 0.1, limit: float = 2.0) -> int:
-    """The file's size once Asterisk has finished writing it. Asterisk answers a
-    RECORD FILE just before it closes the file, so wait until the size stops
-    changing (and give a file still at its bare header a moment longer)."""
-    def size() -> int:
-        try:
-            return path.stat().st_size
-        except FileNotFoundError:
-            return 0
-    last, waited = size(), 0.0
-    while waited < limit:
-        await asyncio.sleep(settle)
-        waited += settle
-        now = size()
-        if now == last and (now > WAV_HEADER or waited >= 0.5):
-            return now
-        last = now
-    return last
 
 
 # -- pure decisions ----------------------------------------------------------------
