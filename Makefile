@@ -11,3 +11,6 @@ bench: setup
 	.venv/bin/python bench/customer_card.py
 	.venv/bin/python bench/csv_import.py
 	.venv/bin/python bench/ivr_load.py
+	.venv/bin/python bench/acd_decision.py
+	.venv/bin/python bench/acd_simulate.py
+	.venv/bin/python bench/acd_ring_latency.py
