@@ -10,6 +10,7 @@ from pathlib import Path
 
 from agent_console.app import create_app
 from agent_console.server import WebServer
+from agent_console.web_auth import load_secret_key
 from asterisk_conf import sandbox
 from asterisk_conf.lab import Lab, LabPorts, RTP_PORTS, wait_registered
 from asterisk_conf import ports
@@ -82,8 +83,11 @@ async def run(settings: Settings, demo: bool = True) -> None:
                     inbound_contexts=(settings.asterisk.inbound_context,),
                     region=settings.crm.default_region, acd=acd)
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, ivr_setup.reload_menus, ivr)
-    web = WebServer(create_app(sessions, region=settings.crm.default_region), settings.web.host,
-                    settings.web.port)
+    web = WebServer(create_app(sessions, region=settings.crm.default_region,
+                               secret_key=load_secret_key(settings.web.secret_key,
+                                                          settings.data_dir),
+                               secure_cookies=settings.web.cookies_secure),
+                    settings.web.host, settings.web.port)
     try:
         await engine.start()
         web.start()

@@ -48,6 +48,16 @@ class Agi:
 class Web:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Signs the session cookie; empty: generated once into <data_dir>/web-secret-key.
+    secret_key: str = ""
+    # Session cookie only over HTTPS: auto = on unless web.host is loopback.
+    secure_cookies: str = "auto"
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies == "auto":
+            return self.host not in ("127.0.0.1", "::1", "localhost")
+        return self.secure_cookies in ("true", "yes", "on")
 
 
 @dataclass
@@ -166,6 +176,7 @@ def validate(s: Settings) -> None:
                       ("agi.port", s.agi.port), ("web.port", s.web.port)):
         if not 1 <= port <= 65535:
             raise ConfigError(f"{key} must be a port number 1-65535, got {port}")
+    _validate_web(s.web)
     if not 0 <= s.ivr.ring_seconds <= 30:
         raise ConfigError(f"ivr.ring_seconds must be between 0 and 30, got {s.ivr.ring_seconds}")
     for key in ("prompt_dir", "recordings_dir"):
@@ -184,6 +195,16 @@ def validate(s: Settings) -> None:
     url = s.database_url
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"database.url must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}")
+
+
+def _validate_web(w: Web) -> None:
+    if w.secret_key and len(w.secret_key) < 32:
+        raise ConfigError("web.secret_key must be at least 32 characters (or empty: one is "
+                          "generated into <data_dir>/web-secret-key)")
+    w.secure_cookies = w.secure_cookies.strip().lower()
+    if w.secure_cookies not in ("auto", "true", "false", "yes", "no", "on", "off"):
+        raise ConfigError(f"web.secure_cookies must be auto, true or false, "
+                          f"got {w.secure_cookies!r}")
 
 
 def _validate_acd(a: Acd) -> None:

@@ -34,12 +34,24 @@ def test_file_then_environment(tmp_path):
     ("[asterisk]\nfiles_root = '/no/such/root'\n", {}, "asterisk.files_root: no folder"),
     ("[acd]\nstats_interval = 7\n", {}, "acd.stats_interval"),
     ("[acd]\nstats_timezone = 'Mars/Olympus'\n", {}, "acd.stats_timezone"),
+    ("", {"CALLCENTER_WEB_SECRET_KEY": "short"}, "web.secret_key must be at least 32"),
+    ("[web]\nsecure_cookies = 'maybe'\n", {}, "web.secure_cookies"),
 ])
 def test_errors_name_the_key(tmp_path, text, environ, words):
     path = tmp_path / "cc.toml"
     path.write_text(text)
     with pytest.raises(cfg.ConfigError, match=words.replace(".", r"\.")):
         cfg.load(path, environ=environ)
+
+
+def test_web_secret_key_and_secure_cookies(tmp_path):
+    s = cfg.load(None, environ={"CALLCENTER_WEB_SECRET_KEY": "k" * 40})
+    assert s.web.secret_key == "k" * 40 and not s.web.cookies_secure  # loopback: plain HTTP
+    s = cfg.load(None, environ={"CALLCENTER_WEB_HOST": "0.0.0.0"})
+    assert s.web.secret_key == "" and s.web.cookies_secure
+    s = cfg.load(None, environ={"CALLCENTER_WEB_HOST": "0.0.0.0",
+                                "CALLCENTER_WEB_SECURE_COOKIES": "false"})
+    assert not s.web.cookies_secure
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

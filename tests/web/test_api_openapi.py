@@ -19,7 +19,7 @@ SPEC = Path(api.__file__).with_name("openapi.yml")
 
 def api_routes():
     """(openapi path, method, roles) for every route the blueprint registers."""
-    app = create_app(sessions=None)
+    app = create_app(sessions=None, secret_key="t" * 40)
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api_v1."):
             continue
@@ -65,7 +65,7 @@ def test_openapi_text_names_every_route_and_method():
 
 
 def test_openapi_is_served_as_yaml():
-    client = create_app(sessions=None).test_client()
+    client = create_app(sessions=None, secret_key="t" * 40).test_client()
     reply = client.get(API + "/openapi.yml")
     assert reply.status_code == 200 and reply.mimetype == "application/yaml"
     assert reply.get_data() == SPEC.read_bytes()

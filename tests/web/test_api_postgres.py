@@ -15,7 +15,7 @@ def sessions(request, tmp_path):
 
 def test_smoke(sessions):
     tokens, _ = seed_users(sessions)
-    client = create_app(sessions).test_client()
+    client = create_app(sessions, secret_key="t" * 40).test_client()
 
     def call(method, path, role="agent", **kw):
         return client.open(API + path, method=method,

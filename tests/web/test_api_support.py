@@ -97,7 +97,7 @@ class World:
 def world_over(path: Path, template: Template, *, region: str = "US") -> World:
     engine = db.make_engine(db.sqlite_url(path))
     sessions = db.session_factory(engine)
-    app = create_app(sessions, region=region)
+    app = create_app(sessions, region=region, secret_key="t" * 40)
     return World(app.test_client(), sessions, template.tokens, template.user_ids, engine)
 
 

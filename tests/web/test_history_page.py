@@ -1,8 +1,18 @@
-"""The web placeholder: the history page escapes what callers control."""
+"""The history page: behind sign-in, and it escapes what callers control."""
 from datetime import datetime, timezone
 
 from agent_console.app import create_app
-from crm_core import db, interactions, migrate
+from crm_core import db, interactions, migrate, users
+
+from .test_web_signin import PASSWORD, SECRET, sign_in
+
+
+def signed_in(sessions):
+    with sessions.begin() as s:
+        users.create_user(s, "agent1", PASSWORD, "agent")
+    client = create_app(sessions, secret_key=SECRET).test_client()
+    assert sign_in(client, "agent1").status_code == 302
+    return client
 
 
 def app_with(tmp_path, **facts):
@@ -12,7 +22,7 @@ def app_with(tmp_path, **facts):
     with sessions.begin() as s:
         interactions.save_call(s, interactions.CallFacts(
             linkedid="1.1", direction="inbound", started_at=datetime.now(timezone.utc), **facts))
-    return create_app(sessions).test_client()
+    return signed_in(sessions)
 
 
 def test_caller_controlled_text_is_escaped(tmp_path):
@@ -24,6 +34,7 @@ def test_caller_controlled_text_is_escaped(tmp_path):
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert page.headers["Content-Security-Policy"] == "default-src 'self'"
+    assert page.headers["Cache-Control"] == "no-store"
 
 
 def test_chinese_names_survive(tmp_path):
@@ -32,7 +43,10 @@ def test_chinese_names_survive(tmp_path):
 
 
 def test_health(tmp_path):
-    assert app_with(tmp_path).get("/healthz").get_json() == {"status": "ok"}
+    client = app_with(tmp_path)
+    client.post("/logout", headers={"X-CSRF-Token": "x"})  # whatever happens, /healthz is open
+    client.delete_cookie("callcenter_session")
+    assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
 def test_the_customer_of_a_linked_call_is_shown(tmp_path):
@@ -45,5 +59,5 @@ def test_the_customer_of_a_linked_call_is_shown(tmp_path):
         interactions.save_call(s, interactions.CallFacts(
             linkedid="2.2", direction="inbound", started_at=datetime.now(timezone.utc),
             caller_number="+15551230001"), customer_id=ada.id)
-    body = create_app(sessions).test_client().get("/").get_data(as_text=True)
+    body = signed_in(sessions).get("/").get_data(as_text=True)
     assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in body
