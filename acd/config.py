@@ -256,6 +256,40 @@ def parse_queues(data, source: str = "<queues>") -> dict[str, QueueConfig]:
     return out
 
 
+# A queue's plain keys, and its two small mappings: key -> (example, {sub-key: (field, parse)}).
+_SIMPLE = (("skills", _skills), ("priority", _priority), ("ring_timeout", _ring_timeout),
+           ("wrap_up", _wrap_up), ("moh", _moh), ("callback_key", _key),
+           ("last_agent", _bool), ("vip_weight", _vip_weight))
+_NESTED = {
+    "service_level": ("{seconds: 20, target: 0.8}",
+                      {"seconds": ("sl_seconds", _sl_seconds),
+                       "target": ("sl_target", _sl_target)}),
+    "announce": ("{position: true, every: 30}",
+                 {"position": ("announce_position", _bool),
+                  "every": ("announce_every", _announce_every)}),
+}
+# QueueConfig fields held as seconds or shares (YAML may give them as whole numbers).
+_FLOATS = {"ring_timeout", "wrap_up", "vip_weight", "sl_seconds", "sl_target", "announce_every",
+           "max_wait"}
+
+
+def _put(fields: dict, name: str, value) -> None:
+    """Keep a field that parsed (None: its problem is already recorded)."""
+    if value is not None:
+        fields[name] = float(value) if name in _FLOATS else value
+
+
+def _nested(raw, path: str, example: str, subfields: dict, fields: dict,
+            problems: _Problems) -> None:
+    if not isinstance(raw, dict):
+        problems.add(path, f"{_show(raw)} is not a mapping like {example}")
+        return
+    _unknown_keys(raw, subfields, path, problems)
+    for key, (name, parse) in subfields.items():
+        if key in raw:
+            _put(fields, name, problems.field(f"{path}.{key}", parse, raw[key]))
+
+
 def _queue(name: str, raw, names: set[str], problems: _Problems) -> QueueConfig | None:
     path = f"queues.{name}"
     if raw is None:
@@ -265,50 +299,15 @@ def _queue(name: str, raw, names: set[str], problems: _Problems) -> QueueConfig 
         return None
     _unknown_keys(raw, QUEUE_KEYS, path, problems)
     fields: dict = {"name": name}
-    simple = (("skills", _skills), ("priority", _priority), ("ring_timeout", _ring_timeout),
-              ("wrap_up", _wrap_up), ("moh", _moh), ("callback_key", _key),
-              ("last_agent", _bool), ("vip_weight", _vip_weight))
-    for key, parse in simple:
+    for key, parse in _SIMPLE:
         if key in raw:
-            value = problems.field(f"{path}.{key}", parse, raw[key])
-            if value is not None:
-                fields[key] = float(value) if key in ("ring_timeout", "wrap_up", "vip_weight") \
-                    else value
-    if "service_level" in raw:
-        sl = raw["service_level"]
-        if not isinstance(sl, dict):
-            problems.add(f"{path}.service_level",
-                         f"{_show(sl)} is not a mapping like {{seconds: 20, target: 0.8}}")
-        else:
-            _unknown_keys(sl, ("seconds", "target"), f"{path}.service_level", problems)
-            if "seconds" in sl:
-                value = problems.field(f"{path}.service_level.seconds", _sl_seconds, sl["seconds"])
-                if value is not None:
-                    fields["sl_seconds"] = float(value)
-            if "target" in sl:
-                value = problems.field(f"{path}.service_level.target", _sl_target, sl["target"])
-                if value is not None:
-                    fields["sl_target"] = float(value)
-    if "announce" in raw:
-        ann = raw["announce"]
-        if not isinstance(ann, dict):
-            problems.add(f"{path}.announce",
-                         f"{_show(ann)} is not a mapping like {{position: true, every: 30}}")
-        else:
-            _unknown_keys(ann, ("position", "every"), f"{path}.announce", problems)
-            if "position" in ann:
-                value = problems.field(f"{path}.announce.position", _bool, ann["position"])
-                if value is not None:
-                    fields["announce_position"] = value
-            if "every" in ann:
-                value = problems.field(f"{path}.announce.every", _announce_every, ann["every"])
-                if value is not None:
-                    fields["announce_every"] = float(value)
+            _put(fields, key, problems.field(f"{path}.{key}", parse, raw[key]))
+    for key, (example, subfields) in _NESTED.items():
+        if key in raw:
+            _nested(raw[key], f"{path}.{key}", example, subfields, fields, problems)
     max_wait = raw.get("max_wait")
     if max_wait is not None:
-        value = problems.field(f"{path}.max_wait", _max_wait, max_wait)
-        if value is not None:
-            fields["max_wait"] = float(value)
+        _put(fields, "max_wait", problems.field(f"{path}.max_wait", _max_wait, max_wait))
     if raw.get("overflow") is not None:
         overflow = _overflow(name, raw["overflow"], names, problems)
         if overflow is not None:

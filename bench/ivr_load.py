@@ -296,7 +296,9 @@ class Platform:
         from ivr.prompts import Prompts
         from ivr.runtime import IvrRuntime
 
+        from callcenter.engine import report_call
         self.parse_event = parse_event
+        self.report_call = report_call
         self.loop = asyncio.get_running_loop()
         self.engine = db.make_engine(db.sqlite_url(self.db_path))
         self.sessions = db.session_factory(self.engine)
@@ -329,13 +331,8 @@ class Platform:
         await self.history.stop()
         self.engine.dispose()
 
-    # as Engine._call_changed: history snapshot and a bus event
     def _call_changed(self, call, what: str) -> None:
-        self.history.on_call_changed(call, what)
-        self.bus.publish_nowait(f"call.{what}", {"linkedid": call.linkedid,
-                                                  "caller": call.caller_number,
-                                                  "dialled": call.dialled_number,
-                                                  "status": call.status})
+        self.report_call(self.history, self.bus, call, what)  # as the Engine does
 
     def _on_ivr(self, topic: str, payload: dict) -> None:
         self.ivr_events += 1

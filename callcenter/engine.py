@@ -94,11 +94,7 @@ class Engine:
         await self.history.stop()
 
     def _call_changed(self, call, what: str) -> None:
-        self.history.on_call_changed(call, what)
-        self.bus.publish_nowait(f"call.{what}", {"linkedid": call.linkedid,
-                                                  "caller": call.caller_number,
-                                                  "dialled": call.dialled_number,
-                                                  "status": call.status})
+        report_call(self.history, self.bus, call, what)
 
     async def _resync(self) -> None:
         """After every (re)connect: believe Asterisk, not what we remembered."""
@@ -113,3 +109,10 @@ class Engine:
             log.warning("engine: resync closed %d call(s) Asterisk no longer has", len(lost) + closed)
         if self.acd is not None:
             await self.acd.resync(channels)
+
+
+def report_call(history: CallHistory, bus: EventBus, call, what: str) -> None:
+    """A CallTracker change: the history snapshot, then a `call.<what>` bus event."""
+    history.on_call_changed(call, what)
+    bus.publish_nowait(f"call.{what}", {"linkedid": call.linkedid, "caller": call.caller_number,
+                                        "dialled": call.dialled_number, "status": call.status})
