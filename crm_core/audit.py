@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from .models import AuditEntry
 
-ENTITIES = ("customer", "ticket", "disposition", "callback", "dnc", "user", "interaction")
+ENTITIES = ("customer", "ticket", "disposition", "callback", "dnc", "user", "interaction",
+            "agent")
 ACTIONS = ("create", "update", "delete", "merge", "escalate")
 
 

@@ -8,11 +8,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from . import audit
 from .errors import NotFound, ValidationError
+from .validation import clean_long_text
 from .models import (LINK_KINDS, SEGMENT_KINDS, Customer, Interaction, InteractionLink,
                      InteractionSegment)
 
 FINAL = ("completed", "lost")
+NOTES_MAX = 20_000  # characters of an agent's notes on one interaction
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,42 @@ def add_link(session: Session, interaction: str | int, kind: str, ref: str, *,
     session.add(link)
     session.flush()
     return link
+
+
+def link_customer(session: Session, interaction_id: int, customer_id: int, *,
+                  actor_id: int | None = None) -> Interaction:
+    """An agent says whose call this is (a shared number, an unknown caller just
+    created): the interaction moves to that customer's timeline. Audited."""
+    interaction = session.get(Interaction, interaction_id)
+    if interaction is None:
+        raise NotFound(f"no interaction {interaction_id}", interaction_id=interaction_id)
+    if session.get(Customer, customer_id) is None:
+        raise ValidationError.one("customer_id", f"no customer {customer_id}")
+    before = interaction.customer_id
+    if before != customer_id:
+        interaction.customer_id = customer_id
+        audit.record(session, actor_id=actor_id, entity="interaction", entity_id=interaction.id,
+                     action="update", changes=audit.diff({"customer_id": before},
+                                                         {"customer_id": customer_id}))
+    return interaction
+
+
+def set_notes(session: Session, interaction_id: int, notes, *,
+              actor_id: int | None = None) -> Interaction:
+    """The agent's notes on an interaction (editable during and after the call). Audited."""
+    errors: dict[str, str] = {}
+    clean = clean_long_text(notes, "notes", NOTES_MAX, errors)
+    if errors:
+        raise ValidationError(errors)
+    interaction = session.get(Interaction, interaction_id)
+    if interaction is None:
+        raise NotFound(f"no interaction {interaction_id}", interaction_id=interaction_id)
+    if interaction.notes != clean:
+        before = interaction.notes
+        interaction.notes = clean
+        audit.record(session, actor_id=actor_id, entity="interaction", entity_id=interaction.id,
+                     action="update", changes=audit.diff({"notes": before}, {"notes": clean}))
+    return interaction
 
 
 def segments_of(session: Session, interaction_id: int) -> list[InteractionSegment]:

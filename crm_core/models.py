@@ -185,7 +185,8 @@ class Interaction(Base):
         ForeignKey("dispositions.code", ondelete="SET NULL"))
     subject: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
-    __table_args__ = (Index("ix_interactions_customer_started", "customer_id", "started_at"),)
+    __table_args__ = (Index("ix_interactions_customer_started", "customer_id", "started_at"),
+                      Index("ix_interactions_agent_started", "agent_id", "started_at"))
 
 
 SEGMENT_KINDS = ("ivr", "queue", "agent", "transfer", "voicemail", "fax")

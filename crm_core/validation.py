@@ -86,7 +86,8 @@ def valid_timezone(name: str) -> bool:
 
 
 def clean_email(value, field: str = "email") -> str:
-    if not isinstance(value, str) or not EMAIL.match(value.strip()) or len(value.strip()) > 254:
+    if not isinstance(value, str) or not EMAIL.match(value.strip()) or len(value.strip()) > 254 \
+            or not _printable(value.strip()):
         raise ValidationError.one(field, f"{value!r} is not an e-mail address")
     return value.strip().lower()
 
@@ -154,6 +155,10 @@ def _custom_fields(value, errors: dict) -> dict | None:
         return None
     if not all(v is None or isinstance(v, (str, int, float, bool)) for v in value.values()):
         errors["custom_fields"] = "values must be text, numbers, true/false or null"
+        return None
+    texts = [*value, *(v for v in value.values() if isinstance(v, str))]
+    if not all(_printable(text) for text in texts):  # PostgreSQL cannot even store NUL
+        errors["custom_fields"] = "names and values must not contain control characters"
         return None
     if len(json.dumps(value, ensure_ascii=False).encode()) > CUSTOM_FIELDS_MAX:
         errors["custom_fields"] = f"larger than {CUSTOM_FIELDS_MAX} bytes"
