@@ -8,7 +8,6 @@ phones are registered), the CRM (who the user is, their skills) and clock.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
@@ -33,13 +32,8 @@ class AgentCommands:
         self._require_phone(seat)
         if self.sessions is None:
             raise AcdError("agents cannot log in: the ACD has no CRM to look them up")
-        try:
-            user_id, skills = await asyncio.wait_for(
-                asyncio.to_thread(crm.agent_profile, self.sessions, username), self.crm_timeout * 2)
-        except NotFound:
-            raise AcdError(f"unknown user {username!r} (or deactivated)") from None
-        except asyncio.TimeoutError:
-            raise AcdError("the CRM did not answer; try again") from None
+        user_id, skills = await self._ask_crm(crm.agent_profile, username, refusals={
+            NotFound: f"unknown user {username!r} (or deactivated)"})
         agent = self.router.login(username, seat, skills, self.clock(), user_id=user_id)
         log.info("acd: %s logged in at %s with skills %s", username, seat,
                  ", ".join(f"{k}={v}" for k, v in sorted(skills.items())) or "none")

@@ -143,7 +143,6 @@ class Callbacks:
     # -- an agent is free: ring them, then the customer ---------------------------------
     async def _place_callback(self, d: Decision, live: LiveCall) -> None:
         number = d.callback or ""
-        action_id = f"acd-cb-{next(self._originate_ids)}"
         try:
             check_seat(d.seat)
             if not E164.fullmatch(number):
@@ -157,24 +156,43 @@ class Callbacks:
         if live.callback_id is not None and not live.claimed:
             live.claimed = True
             await self._mark(live.callback_id, "in_progress", f"ringing agent {d.agent_id}")
-        self._originates[action_id] = (d.call_id, d.agent_id)
         queue = self.router.queues[d.queue]
-        variables = [f"CC_CALLBACK={number}", f"CC_CALLBACK_CLI={live.dialled}",
-                     f"CC_CALL_ID={d.call_id}", f"PJSIP_HEADER(add,X-CC-Call-Id)={d.call_id}"]
         try:
-            await self.ami.action("Originate", Channel=f"PJSIP/{d.seat}",
-                                  Context="acd-callback-dial", Exten="s", Priority="1",
-                                  CallerID=f'"Callback" <{number}>',
-                                  Timeout=ring_timeout(queue) * 1000, Async="true",
-                                  ActionID=action_id, Variable=variables)
+            await self._ring_seat(live, number, live.dialled, ring_timeout(queue),
+                                  caller_name="Callback",
+                                  extra=[f"PJSIP_HEADER(add,X-CC-Call-Id)={d.call_id}"])
         except AmiError as exc:
-            self._originates.pop(action_id, None)
             log.warning("acd: callback for call %s: cannot ring %s (%s)", d.call_id,
                         d.agent_id, exc)
             self._callback_not_answered(live, "phone-unavailable")
             return
         self.callbacks_placed += 1
         self._call_event(live, "ringing", agent=d.agent_id, seat=d.seat, callback=number)
+
+    async def _ring_seat(self, live: LiveCall, number: str, cli: str, ring_seconds: int, *,
+                         caller_name: str, channel_id: str | None = None,
+                         extra: list[str] = ()) -> None:
+        """Ring the agent's seat (an Async Originate); once they answer,
+        [acd-callback-dial] dials ``number`` through the carrier showing ``cli``.
+        Shared by callbacks and click-to-dial; the OriginateResponse comes back to
+        _on_originate_response with the call.  ``channel_id`` names the agent's
+        leg (its uniqueid, and so the call's linkedid).  AmiError when not sent."""
+        check_seat(live.seat)
+        if not E164.fullmatch(number):
+            raise ValueError(f"number {number!r} is not E.164")
+        action_id = f"acd-cb-{next(self._originate_ids)}"
+        self._originates[action_id] = (live.call_id, live.agent_id)
+        variables = [f"CC_CALLBACK={number}", f"CC_CALLBACK_CLI={cli}",
+                     f"CC_CALL_ID={live.call_id}", *extra]
+        try:
+            await self.ami.action("Originate", Channel=f"PJSIP/{live.seat}",
+                                  Context="acd-callback-dial", Exten="s", Priority="1",
+                                  CallerID=f'"{caller_name}" <{number}>',
+                                  Timeout=ring_seconds * 1000, Async="true",
+                                  ActionID=action_id, ChannelId=channel_id, Variable=variables)
+        except AmiError:
+            self._originates.pop(action_id, None)
+            raise
 
     def _on_originate_response(self, event) -> None:
         entry = self._originates.pop(event.action_id or "", None)
@@ -183,6 +201,9 @@ class Callbacks:
         call_id, agent_id = entry
         live = self.book.get(call_id)
         if live is None or live.agent_id != agent_id:
+            return
+        if live.direction == "outbound":
+            self._dial_originated(live, event)
             return
         if (event.response or "").lower() == "success":
             self.book.set_agent_leg(live, event.uniqueid)

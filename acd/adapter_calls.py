@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 
-__all__ = ["LiveCall", "CallBook", "WAITING", "RINGING", "TALKING", "CALLBACK", "VOICEMAIL",
-           "DETACHED", "utc"]
+__all__ = ["LiveCall", "CallBook", "Transfer", "WAITING", "RINGING", "TALKING", "CALLBACK",
+           "VOICEMAIL", "DETACHED", "ON_HOLD", "CONSULTING", "DIALLING", "DIALLED_OUT",
+           "INBOUND", "OUTBOUND", "utc"]
 
 WAITING = "waiting"  # in acd-wait, music and announcements
 RINGING = "ringing"  # Dial() rings the chosen agent (or the callback Originate does)
@@ -17,10 +18,33 @@ TALKING = "talking"  # the agent answered
 CALLBACK = "callback"  # virtual hold: the caller hung up, the router keeps the place
 VOICEMAIL = "voicemail"  # overflowed to voicemail
 DETACHED = "detached"  # the offer could not be sent (AMI down): resync routes it again
+ON_HOLD = "on_hold"  # the agent put the caller on hold: music in [acd-hold]
+CONSULTING = "consulting"  # attended transfer: the caller on hold, the agent asks the target
+DIALLING = "dialling"  # click-to-dial: the agent answered, the customer is being dialled
+DIALLED_OUT = "dialled-out"  # blind transfer to a number: the ACD waits for the dial's end
+
+INBOUND, OUTBOUND = "inbound", "outbound"
+ENGAGED = (RINGING, TALKING, ON_HOLD, CONSULTING, DIALLING)  # phases an agent is on the call
 
 
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
+
+
+@dataclass
+class Transfer:
+    """A transfer under way: who hands the call on, to what, and how far it got."""
+    kind: str  # agent, queue or number
+    target: str  # a username, a queue name or an E.164 number
+    attended: bool
+    from_agent: str
+    from_user_id: int | None
+    started_at: float
+    target_agent: str | None = None  # the agent rung (agent, or a queue's next agent)
+    target_uniqueid: str | None = None  # the consultation leg (attended)
+    answered_at: float | None = None  # the target answered the consultation
+    cancelled: bool = False  # the agent asked to drop the consultation
+    ended: bool = False  # its segment is written
 
 
 @dataclass
@@ -48,6 +72,15 @@ class LiveCall:
     history: list = field(default_factory=list)  # queue stays: (queue, outcome) for tests/logs
     polled: bool = False  # a CRM callback the poller took (no caller channel, no interaction)
     claimed: bool = False  # its CRM row is in_progress (ours): not claimed again when placed
+    direction: str = INBOUND  # OUTBOUND: an agent's click-to-dial (no queue)
+    number: str = ""  # OUTBOUND: the customer's E.164 number
+    pending: str | None = None  # an agent's command Asterisk has not answered yet
+    agent_gone_at: float | None = None  # the agent leg hung up while a command was pending
+    transfer: Transfer | None = None
+    counted: bool = True  # this stay counts in the queue's statistics (not a transfer's)
+    transfers: int = 0  # blind transfers back into the line so far
+    consult_queue: str = ""  # attended: the queue the call belongs to once handed over
+    record: object = None  # OUTBOUND: the cti.calls.Call written to the history
 
 
 class CallBook:
@@ -57,6 +90,7 @@ class CallBook:
         self._calls: dict[str, LiveCall] = {}
         self._by_caller: dict[str, LiveCall] = {}
         self._by_agent_leg: dict[str, LiveCall] = {}
+        self._by_other_leg: dict[str, LiveCall] = {}  # consultation legs
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -69,7 +103,36 @@ class CallBook:
 
     def add(self, live: LiveCall) -> None:
         self._calls[live.call_id] = live
-        self._by_caller[live.uniqueid] = live
+        if live.uniqueid:  # an outbound call has no customer leg until it is dialled
+            self._by_caller[live.uniqueid] = live
+
+    def set_caller(self, live: LiveCall, channel: str, uniqueid: str) -> None:
+        """The customer's leg of an outbound call, once Asterisk dialled it."""
+        self.caller_left(live)
+        live.channel, live.uniqueid = channel, uniqueid
+        self._by_caller[uniqueid] = live
+
+    def caller_present(self, live: LiveCall) -> bool:
+        return bool(live.uniqueid) and self._by_caller.get(live.uniqueid) is live
+
+    def set_other_leg(self, live: LiveCall, uniqueid: str | None, old: str | None = None) -> None:
+        if old and self._by_other_leg.get(old) is live:
+            del self._by_other_leg[old]
+        if uniqueid:
+            self._by_other_leg[uniqueid] = live
+
+    def by_other_leg(self, uniqueid: str | None) -> LiveCall | None:
+        return self._by_other_leg.get(uniqueid or "")
+
+    def of_agent(self, agent_id: str) -> LiveCall | None:
+        """The call an agent talks on, or is consulted about."""
+        for live in self._calls.values():
+            if live.agent_id == agent_id and live.phase in ENGAGED:
+                return live
+            if live.transfer is not None and live.transfer.target_agent == agent_id \
+                    and not live.transfer.ended:
+                return live
+        return None
 
     def get(self, call_id: str) -> LiveCall | None:
         return self._calls.get(call_id)
@@ -98,3 +161,5 @@ class CallBook:
         self.caller_left(live)
         if live.agent_uniqueid and self._by_agent_leg.get(live.agent_uniqueid) is live:
             del self._by_agent_leg[live.agent_uniqueid]
+        for uniqueid in [u for u, other in self._by_other_leg.items() if other is live]:
+            del self._by_other_leg[uniqueid]

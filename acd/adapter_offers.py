@@ -9,6 +9,10 @@ are the agent's hold.  A Redirect refused because the channel is gone is an
 abandon; without an AMI link the agent is released and the resync routes the
 call again.
 
+Every Hangup is routed here by whose leg it is (the caller's, the agent's, a
+consultation's, a supervisor's) and by the call's phase, so a hold, a
+transfer or a click-to-dial call ends the way its own module says.
+
 A mixin of AcdService.
 """
 from __future__ import annotations
@@ -18,7 +22,8 @@ import logging
 
 from cti.ami_errors import AmiActionError, AmiError
 
-from .adapter_calls import CALLBACK, DETACHED, RINGING, TALKING, WAITING, LiveCall
+from .adapter_calls import (CALLBACK, CONSULTING, DETACHED, DIALLED_OUT, DIALLING, ON_HOLD,
+                            OUTBOUND, RINGING, TALKING, WAITING, LiveCall)
 from .adapter_parse import check_seat, dial_outcome, ring_timeout
 from .model import AcdError, Decision
 
@@ -72,6 +77,7 @@ class Offers:
     def _offer_failed(self, live: LiveCall, reason: str) -> None:
         live.phase = CALLBACK if live.callback else WAITING
         self.book.set_agent_leg(live, None)
+        self._close_transfer(live, "not-answered", self.clock())  # a blind one to this agent
         self._call_event(live, "requeued", agent=live.agent_id, reason=reason)
         try:
             self.router.offer_failed(live.call_id, self.clock(), reason)
@@ -109,9 +115,12 @@ class Offers:
             log.error("acd: call %s answered by %s but %s", live.call_id, live.agent_id, exc)
         live.phase, live.answered_at = TALKING, at
         if live.callback is None:
-            waited = max(0.0, at - live.arrived_at)
-            self.stats.answered(live.queue, waited, at)
+            # a transferred call's wait in this queue counts from the transfer
+            start = live.stay_started if live.transfers else live.arrived_at
+            if live.counted:
+                self.stats.answered(live.queue, max(0.0, at - start), at)
             self._queue_segment(live, at, "answered", agent=live.agent_id, seat=live.seat)
+            self._close_transfer(live, "answered", at)  # a blind one to this agent
         self._call_event(live, "answered", agent=live.agent_id, seat=live.seat,
                          waited=round(at - live.arrived_at, 3), callback=live.callback)
 
@@ -122,15 +131,42 @@ class Offers:
         at = event.timestamp or self.clock()
         live = self.book.by_caller(uniqueid)
         if live is not None:
-            if live.callback is not None or live.phase == TALKING:
-                self.book.caller_left(live)  # a virtual hold, or the talk's own end
-            elif live.phase in (WAITING, RINGING, DETACHED):
-                self._caller_gone(live, at)
-            else:  # voicemail: the recording is the rest of its story
-                self._forget(live)
+            self._caller_hung_up(live, event, at)
             return
         live = self.book.by_agent_leg(uniqueid)
-        if live is not None and live.phase == TALKING:
+        if live is not None:
+            self._agent_leg_hung_up(live, event, at)
+            return
+        live = self.book.by_other_leg(uniqueid)
+        if live is not None:
+            self._consult_leg_gone(live, uniqueid, at)
+        elif not self._loose_consult_gone(uniqueid, at):
+            self._on_spy_hangup(event)
+
+    def _caller_hung_up(self, live: LiveCall, event, at: float) -> None:
+        if live.direction == OUTBOUND:
+            self._outbound_hangup_cause(live, event, customer=True)
+        if live.callback is not None or live.phase in (TALKING, DIALLING):
+            self.book.caller_left(live)  # a virtual hold, or the talk's own end
+        elif live.phase in (WAITING, RINGING, DETACHED):
+            self._caller_gone(live, at)
+        elif live.phase == ON_HOLD:
+            self._held_caller_left(live)
+        elif live.phase == CONSULTING:
+            self._consult_caller_left(live, at)
+        elif live.phase == DIALLED_OUT:  # transferred to a number, gone before its dial ended
+            self._number_transfer_ended(live, "abandoned", at)
+        else:  # voicemail: the recording is the rest of its story
+            self._forget(live)
+
+    def _agent_leg_hung_up(self, live: LiveCall, event, at: float) -> None:
+        if live.direction == OUTBOUND:
+            self._outbound_hangup_cause(live, event, customer=False)
+        if live.pending == "transfer":  # a blind transfer moved the caller away: expected
+            live.agent_gone_at = at
+        elif live.phase == CONSULTING:
+            self._consult_agent_left(live, at)
+        elif live.phase in (TALKING, ON_HOLD, DIALLING):
             self._talk_ended(live, at)
 
     def _caller_gone(self, live: LiveCall, at: float) -> None:
@@ -139,24 +175,49 @@ class Offers:
         self._forget(live)
         if call is None:
             return
-        waited = max(0.0, at - live.arrived_at)
-        self.stats.abandoned(live.queue, waited, at)
+        waited = max(0.0, at - (live.stay_started if live.transfers else live.arrived_at))
+        if live.counted:
+            self.stats.abandoned(live.queue, waited, at)
         self._queue_segment(live, at, "abandoned")
+        self._close_transfer(live, "abandoned", at)  # a blind one, ringing its agent
         self._call_event(live, "abandoned", waited=round(waited, 3))
 
     def _talk_ended(self, live: LiveCall, at: float) -> None:
+        """The agent's leg is gone: the talk is over (wrap-up)."""
+        if self.book.caller_present(live) and (live.phase in (ON_HOLD, CONSULTING) or live.pending):
+            # on hold (or about to be): nothing bridges the caller to anyone now
+            self._spawn(self._hang_up(live.uniqueid, "its agent hung up while it was on hold"))
+        if live.transfer is not None:
+            self._drop_consult(live, "agent-hung-up", at)
         self._forget(live)
         try:
             self.router.call_ended(live.agent_id, at)
         except AcdError as exc:
             log.warning("acd: call %s ended: %s", live.call_id, exc)
         talk = max(0.0, at - (live.answered_at or at))
-        self.stats.handled(live.queue, talk, at)
+        if live.direction != OUTBOUND:  # a dialled call is no queue's
+            self.stats.handled(live.queue, talk, at)
         self._agent_segment(live, at)
+        if live.direction == OUTBOUND:
+            self._outbound_ended(live, at)
+            return
         self._call_event(live, "ended", agent=live.agent_id, talk=round(talk, 3),
                          callback=live.callback)
         if live.callback_id is not None:
             self._spawn(self._close_callback(live))
+
+    def _number_transfer_ended(self, live: LiveCall, outcome: str, at: float) -> None:
+        """A caller transferred blind to a number: the dial ended (or they hung up)."""
+        self._close_transfer(live, outcome, at)
+        self._forget(live)
+
+    def _on_transfer_dial_end(self, event) -> None:
+        live = self.book.by_caller(event.uniqueid)
+        if live is not None and live.phase == DIALLED_OUT and \
+                event.context == "acd-transfer-number":
+            status = (event.dial_status or "").lower()
+            self._number_transfer_ended(live, "answered" if status == "answer" else status,
+                                        event.timestamp or self.clock())
 
     def _on_hold(self, event) -> None:
         live = self.book.by_agent_leg(event.uniqueid)

@@ -23,7 +23,8 @@ from typing import Iterable
 from cti.ami_errors import AmiActionError, AmiError
 from cti.events import parse_event
 
-from .adapter_calls import DETACHED, RINGING, TALKING, WAITING
+from .adapter_calls import (CONSULTING, DETACHED, DIALLED_OUT, DIALLING, ON_HOLD, RINGING,
+                            TALKING, WAITING)
 from .adapter_parse import CALLER_CONTEXTS, BadEvent, duration_seconds, parse_enqueue
 
 # Callers parked in [ivr-queue] with plain music while ACD_ONLINE was not set.
@@ -42,6 +43,9 @@ class Resync:
             channels = await self.ami.action_list("CoreShowChannels")
         channels = [c for c in channels if getattr(c, "uniqueid", None)]
         alive = {c.uniqueid for c in channels}
+        self._bridge_of = {c.uniqueid: c.bridge_id for c in channels if c.bridge_id}
+        for watch in [w for w in self._monitors.values() if w.channel_id not in alive]:
+            self._monitor_ended(watch)  # a supervisor's phone hung up while we were away
         now = self.clock()
         for uniqueid in [u for u in self._arriving if u not in alive]:
             self._arriving.pop(uniqueid, None)  # _admit counts them as abandoned
@@ -51,8 +55,12 @@ class Resync:
                     and live.uniqueid not in alive:
                 self._caller_gone(live, now)
                 lost += 1
-            elif live.phase == TALKING and live.agent_uniqueid not in alive:
+            elif live.phase in (TALKING, ON_HOLD, CONSULTING, DIALLING) \
+                    and live.agent_uniqueid not in alive:
                 self._talk_ended(live, now)
+                lost += 1
+            elif live.phase == DIALLED_OUT and live.uniqueid not in alive:
+                self._number_transfer_ended(live, "unknown", now)
                 lost += 1
         found = 0
         for channel in channels:

@@ -18,8 +18,13 @@ adapter_admit (a caller arrives, the CRM is asked), adapter_offers (ringing the
 agent and following Dial), adapter_overflow (max-wait overflows),
 adapter_callback (virtual hold and callbacks), adapter_agents (agents'
 commands, phones that unregister), adapter_history (the call's segments),
-adapter_resync (after an AMI reconnect); adapter_parse checks everything read
-from Asterisk and adapter_calls keeps the Asterisk side of each call.  The
+adapter_resync (after an AMI reconnect), and the agent's call control:
+adapter_control (hold, resume, hang up, the console's view of the call),
+adapter_transfer and adapter_consult (blind and attended transfers),
+adapter_dial (click-to-dial), adapter_monitor (listen, whisper, barge),
+adapter_supervise (supervisors change agents' states); adapter_parse checks
+everything read from Asterisk, control_input everything agents and
+supervisors ask, and adapter_calls keeps the Asterisk side of each call.  The
 FastAGI routes (announcements, voicemail overflow) are in announce.
 
 Bad input from Asterisk (a malformed event, an unknown queue) is logged and
@@ -41,14 +46,21 @@ from .adapter_admit import Admission
 from .adapter_agents import AgentCommands
 from .adapter_calls import CallBook, LiveCall
 from .adapter_callback import Callbacks
+from .adapter_consult import Consultations
+from .adapter_control import CallControl
+from .adapter_dial import Dialling
 from .adapter_due import DueCallbacks
 from .adapter_history import HistoryRecorder
+from .adapter_monitor import Monitoring
 from .adapter_offers import Offers
 from .adapter_overflow import Overflows
 from .adapter_callback import E164
 from .adapter_parse import Enqueue, callback_number
 from .adapter_resync import Resync
-from .model import Agent, AgentState, QueueConfig
+from .adapter_supervise import Supervision
+from .adapter_transfer import Transfers
+from .control_input import caller_id
+from .model import AcdError, Agent, AgentState, QueueConfig
 from .router import Router
 from .stats import AcdStats
 
@@ -63,12 +75,9 @@ def offer_text(key: str) -> str:
     """What a caller of a queue with a callback key is told after the announcement."""
     return f"To be called back instead, press {KEY_WORDS.get(key, key)}."
 
-EVENTS = ("UserEvent", "DialBegin", "DialEnd", "Hangup", "Hold", "Unhold", "OriginateResponse",
-          "ContactStatus")
-
-
 class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCommands,
-                 HistoryRecorder, Resync):
+                 HistoryRecorder, Resync, CallControl, Transfers, Consultations, Dialling,
+                 Monitoring, Supervision):
     def __init__(self, ami, queues: Mapping[str, QueueConfig], *, sessions=None,
                  endpoints: EndpointTracker | None = None, bus: EventBus | None = None,
                  history=None, region: str = "US", stats_interval: float = 1800,
@@ -77,7 +86,8 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
                  recordings: tuple[Path, str] | None = None, online_check: float = 5.0,
                  vip_levels: Iterable[str] = ("vip",), clock: Callable[[], float] = time.time,
                  callback_poll: float | None = 5.0,
-                 say: Callable[[str, str], str | None] | None = None, language: str = "en"):
+                 say: Callable[[str, str], str | None] | None = None, language: str = "en",
+                 outbound_cli: str = "", dial_wrap_up: float | None = None):
         """``ami``: an AmiSession; ``sessions``: the CRM's sessionmaker (None: no CRM
         facts, no persisted callbacks); ``history``: has record_segment/record_link
         (callcenter.history.CallHistory); ``dialled_of(linkedid)``: the number a
@@ -87,7 +97,10 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         ``say(text, language)``: a sound name for a sentence (text-to-speech, made by
         the composition root) or None; with it, callers of a queue with a
         ``callback_key`` are offered a callback after each announcement (None: no
-        offer)."""
+        offer); ``outbound_cli``: the caller ID (a number, e.g. the DID) shown on
+        calls the ACD places through the carrier (click-to-dial, transfers to a
+        number; "" lets the carrier decide); ``dial_wrap_up``: seconds of
+        after-call work after a click-to-dial call (None: the first queue's)."""
         if not queues:
             raise ValueError("the ACD needs at least one queue")
         self.ami = ami
@@ -108,6 +121,14 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         kwargs = {"tz": stats_tz} if stats_tz is not None else {}
         self.stats = AcdStats(self.router.queues, interval=stats_interval, **kwargs)
         self.default_queue = next(iter(self.router.queues))
+        try:
+            self.outbound_cli = caller_id(outbound_cli)
+        except ValueError as exc:
+            raise ValueError(f"acd: {exc}") from None
+        if dial_wrap_up is not None and not 0 <= dial_wrap_up <= 3600:
+            raise ValueError(f"acd: dial_wrap_up must be 0-3600 seconds, got {dial_wrap_up!r}")
+        self.dial_wrap_up = (self.router.queues[self.default_queue].wrap_up
+                             if dial_wrap_up is None else float(dial_wrap_up))
         self.book = CallBook()
         self._arriving: dict[str, Enqueue] = {}  # caller uniqueid -> event, CRM asked
         self._admitted: dict[str, asyncio.Event] = {}  # call id -> set once in the router
@@ -116,6 +137,9 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         self._subscriptions: list = []
         self._init_callbacks()
         self._init_due(callback_poll)
+        self._init_control()
+        self._init_consult()
+        self._init_monitors()
         self.say = say
         self.language = language
         self.offer_sounds: dict[str, str | None] = {}  # callback key -> sound, once made
@@ -123,14 +147,28 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
 
     # -- wiring and lifecycle ----------------------------------------------------------
     def attach(self) -> None:
-        """Subscribe to the AMI events the ACD follows (before the session starts)."""
-        handlers = {"UserEvent": self._on_user_event, "DialBegin": self._on_dial_begin,
-                    "DialEnd": self._on_dial_end, "Hangup": self._on_hangup,
-                    "Hold": self._on_hold, "Unhold": self._on_hold,
-                    "OriginateResponse": self._on_originate_response,
-                    "ContactStatus": self._on_contact_status}
-        for name in EVENTS:
-            self._subscriptions.append(self.ami.on(name, self._guard(handlers[name])))
+        """Subscribe to the AMI events the ACD follows (before the session starts).
+        Several parts may follow one event; each only acts on its own calls."""
+        handlers = {
+            "UserEvent": [self._on_user_event],
+            "DialBegin": [self._on_dial_begin, self._on_consult_dial_begin,
+                          self._on_outbound_dial_begin],
+            "DialEnd": [self._on_dial_end, self._on_consult_dial_end,
+                        self._on_outbound_dial_end, self._on_transfer_dial_end],
+            "Hangup": [self._on_hangup],
+            "Hold": [self._on_hold], "Unhold": [self._on_hold],
+            "OriginateResponse": [self._on_originate],
+            "ContactStatus": [self._on_contact_status],
+            "MusicOnHoldStart": [self._on_moh_start],
+            "BridgeEnter": [self._on_bridge_enter], "BridgeLeave": [self._on_bridge_leave],
+            "ChanSpyStart": [self._on_spy_start], "DTMFEnd": [self._on_spy_dtmf]}
+        for name, parts in handlers.items():
+            for handler in parts:
+                self._subscriptions.append(self.ami.on(name, self._guard(handler)))
+
+    def _on_originate(self, event) -> None:
+        if not self._on_monitor_originated(event):
+            self._on_originate_response(event)
 
     def _guard(self, handler):
         def run(event):
@@ -216,6 +254,19 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         number = callback_number(live.caller, self.region)
         return sound if number is not None and E164.fullmatch(number) else None
 
+    async def _ask_crm(self, question, *args, refusals: dict | None = None):
+        """``question(sessions, *args)`` in a thread, within twice the CRM timeout,
+        for an agent's or supervisor's command: a CRM error listed in ``refusals``
+        (exception type -> what the user is told) and a slow CRM are refusals."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(question, self.sessions, *args),
+                                          self.crm_timeout * 2)
+        except asyncio.TimeoutError:
+            raise AcdError("the CRM did not answer; try again") from None
+        except tuple(refusals or ()) as exc:
+            told = next(text for kind, text in refusals.items() if isinstance(exc, kind))
+            raise AcdError(told) from None
+
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -267,7 +318,9 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         self._publish("acd.agent", {"agent": agent.agent_id, "seat": agent.seat,
                                     "state": agent.state.value, "presence": agent.presence,
                                     "reason": agent.reason, "since": agent.since,
-                                    "call_id": agent.call_id, "previous": previous.value})
+                                    "call_id": agent.call_id, "previous": previous.value,
+                                    "wrap_up_until": agent.wrap_up_until,
+                                    "user_id": agent.user_id})
 
     def _forget(self, live: LiveCall) -> None:
         """The adapter is done with the call."""

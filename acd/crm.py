@@ -19,15 +19,18 @@ from typing import Collection, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from crm_core import agent_skills, callbacks, lookup
-from crm_core.errors import NotFound, ValidationError
+from crm_core import agent_skills, audit, callbacks, dnc, lookup, outbound
+from crm_core.errors import NotFound, PermissionDenied, ValidationError
 from crm_core.interactions import by_linkedid
 from crm_core.models import (OPEN_TICKET_STATUSES, Customer, Interaction, InteractionSegment,
                              Ticket, User)
 from crm_core.validation import clean_long_text
 
 __all__ = ["CallerContext", "DueCallback", "caller_context", "agent_profile",
-           "save_virtual_hold", "mark_callback", "due_callbacks"]
+           "save_virtual_hold", "mark_callback", "due_callbacks", "supervisor_id", "may_dial",
+           "claim_outbound", "audit_agent"]
+
+SUPERVISING_ROLES = ("supervisor", "admin")
 
 NOTE_MAX = callbacks.NOTE_MAX
 
@@ -169,3 +172,41 @@ def due_callbacks(sessions: sessionmaker, now: datetime | float | None = None,
                             customer_id=c.customer_id, due_at=c.due_at.timestamp(),
                             attempts=c.attempts, note=c.note, interaction_id=c.interaction_id)
                 for c in rows]
+
+
+def supervisor_id(sessions: sessionmaker, username: str) -> int:
+    """users.id of an active supervisor or admin; NotFound for an unknown or
+    deactivated user, PermissionDenied for anyone else."""
+    with sessions() as s:
+        user = s.scalar(select(User).where(User.username == username)) \
+            if isinstance(username, str) else None
+        if user is None or not user.active:
+            raise NotFound(f"no active user {username!r}", username=username)
+        if user.role not in SUPERVISING_ROLES:
+            raise PermissionDenied(f"{username} is not a supervisor", username=username)
+        return user.id
+
+
+def may_dial(sessions: sessionmaker, number_e164: str, customer_id: int | None,
+             region: str) -> None:
+    """Raise when an agent may not dial ``number_e164`` for ``customer_id``:
+    NotFound for an unknown customer, ValidationError for a number on the
+    do-not-call list."""
+    with sessions() as s:
+        if customer_id is not None and s.get(Customer, customer_id) is None:
+            raise NotFound(f"no customer {customer_id}", customer_id=customer_id)
+        if dnc.is_blocked(s, number_e164, region=region):
+            raise ValidationError.one("number", f"{number_e164} is on the do-not-call list")
+
+
+def claim_outbound(sessions: sessionmaker, facts, customer_id: int) -> None:
+    """Link an outbound call's interaction to the customer it was dialled for."""
+    with sessions.begin() as s:
+        outbound.claim_customer(s, facts, customer_id)
+
+
+def audit_agent(sessions: sessionmaker, actor_id: int, agent: str, changes: dict) -> None:
+    """A supervisor changed an agent's ACD state: one audit entry."""
+    with sessions.begin() as s:
+        audit.record(s, actor_id=actor_id, entity="agent", entity_id=agent, action="update",
+                     changes=changes)

@@ -7,7 +7,7 @@ timestamps; the simulator uses its own virtual time).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["AgentState", "Agent", "Overflow", "QueueConfig", "WaitingCall", "Decision",
            "OverflowAction", "AcdError", "OVERFLOW_ACTIONS", "BUSY_STATES", "MIN_PROFICIENCY",

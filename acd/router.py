@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import dataclasses
 import functools
 import heapq
 import itertools
@@ -79,6 +80,20 @@ class _Slot:
         self.call = call
         self.skills = frozenset(call.skills)
         self.anchor = min(self.skills, default="")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Direct:
+    """A direct reservation (click-to-dial, consultation): the call it is for, the
+    wrap-up its talk ends with, and where the agent was, to go back there when
+    it is cancelled before the phone rang (a refused command changes nothing)."""
+    call_id: str
+    request: str
+    wrap_up: float
+    state: AgentState
+    reason: str
+    since: float
+    wrap_up_until: float | None
 
 
 def _slot_key(slot: _Slot) -> LineKey:
@@ -140,6 +155,8 @@ class Router:
         self._arrivals = itertools.count()  # ties in the line key: first come first served
         self._overflow_done: set[str] = set()  # relaxed / callback-marked: not again here
         self._talk_queue: dict[str, QueueConfig] = {}  # agent_id -> queue of the call talked on
+        self._direct: dict[str, _Direct] = {}  # agent_id -> their direct reservation (RESERVED)
+        self._talk_wrap_up: dict[str, float] = {}  # agent_id -> wrap-up of a direct talk
         self._deadlines: list[tuple[float, int, int, str]] = []  # heap: (at, seq, kind, id)
         self._deadline_seq = itertools.count()
 
@@ -271,16 +288,23 @@ class Router:
         self._set_state(agent, AgentState.ON_CALL, now)
 
     @_request
-    def call_ended(self, agent_id: str, now: float) -> list[Decision]:
-        """The agent's call ended: after-call work for the queue's wrap_up seconds,
+    def call_ended(self, agent_id: str, now: float, *,
+                   wrap_up: float | None = None) -> list[Decision]:
+        """The agent's call ended: after-call work for the queue's wrap_up seconds
+        (a direct talk: the wrap-up given when it was reserved; ``wrap_up``
+        overrides both, e.g. 0 after a consultation that did not take the call),
         or straight back to READY (LOGGED_OUT with a pending logout) when it is 0."""
         agent = self.agent(agent_id)
         check_request("call_ended", agent)
+        if wrap_up is not None and (isinstance(wrap_up, bool) or not wrap_up >= 0):
+            raise AcdError(f"agent {agent_id}: bad wrap-up {wrap_up!r}")
         stored = self._talk_queue.pop(agent_id, None)
+        direct = self._talk_wrap_up.pop(agent_id, 0.0)
         # The current configuration wins; the one the call was answered under
         # serves when the queue was removed by a reload since.
         queue = self._queues.get(stored.name, stored) if stored else None
-        wrap_up = queue.wrap_up if queue else 0.0
+        if wrap_up is None:
+            wrap_up = queue.wrap_up if queue else direct
         if wrap_up <= 0:
             return self._free_agent(agent, now, changed_at=now, idle_since=now)
         agent.wrap_up_until = now + wrap_up
@@ -294,6 +318,87 @@ class Router:
         agent = self.agent(agent_id)
         check_request("wrap_up_done", agent)
         return self._free_agent(agent, now, changed_at=now, idle_since=now)
+
+    # ------------------------------------------------------------------ direct reservations
+
+    @_request
+    def reserve_direct(self, agent_id: str, call_id: str, now: float, *, request: str,
+                       wrap_up: float = 0.0) -> Agent:
+        """Reserve an agent for a call outside the line: "dial" (their own
+        click-to-dial, from NOT_READY or WRAP_UP) or "consult" (another agent asks
+        them about a call, from READY).  RESERVED until direct_answered,
+        direct_failed or direct_cancelled; the talk ends with ``wrap_up`` seconds
+        of after-call work."""
+        if request not in ("dial", "consult"):
+            raise AcdError(f"unknown direct reservation {request!r}")
+        agent = self.agent(agent_id)
+        check_request(request, agent)
+        if not isinstance(call_id, str) or not call_id:
+            raise AcdError(f"bad call id {call_id!r}")
+        if isinstance(wrap_up, bool) or not isinstance(wrap_up, (int, float)) \
+                or not wrap_up >= 0:
+            raise AcdError(f"agent {agent_id}: bad wrap-up {wrap_up!r}")
+        self._direct[agent_id] = _Direct(call_id, request, float(wrap_up), agent.state,
+                                         agent.reason, agent.since, agent.wrap_up_until)
+        agent.call_id = call_id
+        self._set_state(agent, RESERVED, now)
+        logger.info("agent %s reserved for call %s (%s)", agent_id, call_id, request)
+        return agent
+
+    def direct_call(self, agent_id: str) -> str | None:
+        """The call an agent is directly reserved for (RESERVED outside the line)."""
+        direct = self._direct.get(agent_id)
+        return direct.call_id if direct else None
+
+    @_request
+    def direct_answered(self, agent_id: str, now: float) -> Agent:
+        """The directly reserved agent answered: ON_CALL."""
+        agent, direct = self._reserved_direct(agent_id, "direct_answered")
+        del self._direct[agent_id]
+        self._talk_wrap_up[agent_id] = direct.wrap_up
+        self._set_state(agent, AgentState.ON_CALL, now)
+        return agent
+
+    @_request
+    def direct_failed(self, agent_id: str, now: float, reason: str) -> None:
+        """The agent's phone did not take the direct call: NOT_READY with
+        ``reason`` (LOGGED_OUT with a pending logout), as after a ring-no-answer."""
+        _check_reason(reason)
+        agent, _ = self._reserved_direct(agent_id, "direct_failed")
+        del self._direct[agent_id]
+        if agent.logout_pending:
+            self._set_state(agent, LOGGED_OUT, now)
+        else:
+            self._set_state(agent, NOT_READY, now, reason=reason)
+
+    @_request
+    def direct_cancelled(self, agent_id: str, now: float) -> list[Decision]:
+        """The direct call went away before the agent answered (it could not be
+        placed, or the consultation was dropped): the agent is where they were,
+        a wrap-up ending meanwhile ends now."""
+        agent, direct = self._reserved_direct(agent_id, "direct_cancelled")
+        del self._direct[agent_id]
+        if direct.state is READY:
+            return self._free_agent(agent, now, changed_at=now, idle_since=agent.idle_since)
+        if direct.state is WRAP_UP and direct.wrap_up_until is not None \
+                and direct.wrap_up_until > now:
+            agent.wrap_up_until = direct.wrap_up_until
+            self._set_state(agent, WRAP_UP, direct.since)
+            self._push_deadline(direct.wrap_up_until, _WRAP_UP_ENDS, agent_id)
+            return []
+        if direct.state is WRAP_UP or agent.logout_pending:
+            return self._free_agent(agent, now, changed_at=now, idle_since=now)
+        self._set_state(agent, NOT_READY, direct.since, reason=direct.reason)
+        return []
+
+    def _reserved_direct(self, agent_id: str, request: str) -> tuple[Agent, _Direct]:
+        agent = self.agent(agent_id)
+        check_request(request, agent)
+        direct = self._direct.get(agent_id)
+        if direct is None:
+            raise AcdError(f"agent {agent_id}: {request} refused: their phone rings for a "
+                           "call in line, not a direct one")
+        return agent, direct
 
     def staffed(self, queue: str) -> int:
         """Logged-in agents, not NOT_READY, holding every skill the queue requires."""
@@ -309,6 +414,29 @@ class Router:
         """A caller joins the line; routed at once if a qualified agent is ready.
         The router takes the call object and keeps it up to date (offered_to,
         attempts, queue and skills after overflow)."""
+        return self._route_call(self._admit(call), now)
+
+    @_request
+    def offer_to(self, call: WaitingCall, agent_id: str, now: float) -> list[Decision]:
+        """A call joins the line already offered to one named READY agent (a blind
+        transfer to them), whatever their skills.  From then on it is an ordinary
+        offer: answered, or offer_failed puts the agent NOT_READY and the call is
+        routed again from its place (its arrived_at)."""
+        agent = self.agent(agent_id)
+        check_request("offer_to", agent)
+        slot = self._admit(call)
+        return [self._reserve(slot, agent, now, 1, f"transferred to {agent_id}")]
+
+    def best_ready(self, queue: str) -> str | None:
+        """The READY agent a new call of ``queue`` would be given now, or None.
+        Reads only (a consultation with "the queue's next agent" reserves them
+        with reserve_direct)."""
+        skills = frozenset(self._queue(queue).skills)
+        candidates = self._candidates(skills)
+        return self._best_agent(candidates, skills) if candidates else None
+
+    def _admit(self, call: WaitingCall) -> _Slot:
+        """Check a new call and put it in line (not routed yet)."""
         self._queue(call.queue)
         if not isinstance(call.call_id, str) or not call.call_id:
             raise AcdError(f"bad call id {call.call_id!r}")
@@ -328,7 +456,7 @@ class Router:
         slot = _Slot(self._line_key(call, next(self._arrivals)), call)
         self._insert(slot)
         self._watch_max_wait(slot)
-        return self._route_call(slot, now)
+        return slot
 
     @_request
     def abandon(self, call_id: str, now: float) -> tuple[WaitingCall | None, list[Decision]]:

@@ -31,6 +31,17 @@ ALLOWED_FROM: dict[str, frozenset[AgentState]] = {
     "unhold": frozenset({S.ON_HOLD}),
     "call_ended": frozenset({S.ON_CALL, S.ON_HOLD}),
     "wrap_up_done": frozenset({S.WRAP_UP}),
+    # Direct reservations, outside the line (see Router.reserve_direct): a
+    # click-to-dial rings the agent's own phone, so only an agent who takes no
+    # ACD call right now may dial (never while ready: no offer may collide);
+    # a consultation (attended transfer) and a blind transfer to a named agent
+    # need that agent ready.
+    "dial": frozenset({S.NOT_READY, S.WRAP_UP}),
+    "consult": frozenset({S.READY}),
+    "offer_to": frozenset({S.READY}),
+    "direct_answered": frozenset({S.RESERVED}),
+    "direct_failed": frozenset({S.RESERVED}),
+    "direct_cancelled": frozenset({S.RESERVED}),
 }
 
 # (from, to) state changes the router may make
@@ -46,6 +57,10 @@ EDGES: frozenset[tuple[AgentState, AgentState]] = frozenset({
     (S.ON_CALL, S.READY), (S.ON_HOLD, S.READY),  # no after-call work (wrap_up == 0)
     (S.ON_CALL, S.LOGGED_OUT), (S.ON_HOLD, S.LOGGED_OUT),  # ... with a pending logout
     (S.WRAP_UP, S.READY), (S.WRAP_UP, S.NOT_READY), (S.WRAP_UP, S.LOGGED_OUT),
+    # click-to-dial: the agent's phone rings for their own call ...
+    (S.NOT_READY, S.RESERVED), (S.WRAP_UP, S.RESERVED),
+    # ... and when it could not even be placed, the agent is back in wrap-up
+    (S.RESERVED, S.WRAP_UP),
     # a logout asked while busy: same state, presence "pending_logout"
     (S.RESERVED, S.RESERVED), (S.ON_CALL, S.ON_CALL), (S.ON_HOLD, S.ON_HOLD),
     (S.WRAP_UP, S.WRAP_UP),

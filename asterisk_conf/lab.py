@@ -36,7 +36,7 @@ class Lab:
     root: Path
     agi_port: int
     ports: LabPorts
-    phones: tuple[str, ...] = ("1001", "1002")
+    phones: tuple[str, ...] = ("1001", "1002", "1003")  # 1003: the supervisor's desk
     prefix: str = "lab"
     host: str = "127.0.0.1"
     pbx: AsteriskInstance = field(init=False)
@@ -77,9 +77,12 @@ def wait_registered(lab: Lab, timeout: float = 15.0) -> None:
     """Wait until every desk phone of the world has registered to the pbx."""
     import time
     deadline = time.monotonic() + timeout
+    # The contact must name this world's own SIP port: a contact left in the pbx's
+    # AstDB by an earlier run that was killed points at a port nobody answers on.
+    world = f"{lab.host}:{lab.ports.world_sip}"
     while time.monotonic() < deadline:
         out = lab.pbx.rx("pjsip show contacts", check=False)
-        if all(f"{name}/sip:{name}@" in out for name in lab.phones):
+        if all(f"{name}/sip:{name}@{world}" in out for name in lab.phones):
             return
         time.sleep(0.2)
     raise TimeoutError(f"desk phones {lab.phones} did not register to the pbx within {timeout} s")

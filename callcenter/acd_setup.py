@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from acd.asterisk import AcdService
 from acd.config import QueueConfigError, check_ivr_queues, load_queues
+from acd.control_input import caller_id
 from acd.model import QueueConfig
 from ivr.model import Prompt
 from ivr.prompts import Prompts
@@ -91,6 +92,12 @@ def build_acd(settings: Settings, sessions, *, registry=None, sandbox_root: Path
         from .ivr_setup import build_prompts
         prompts = build_prompts(settings, sandbox_root)
     say = make_say(prompts)
+    # The caller ID of calls the ACD places (click-to-dial, transfers to a number).
+    try:
+        outbound_cli = caller_id(a.outbound_caller_id)
+    except ValueError as exc:
+        raise ConfigError(f"acd.outbound_caller_id: {exc}") from None
+    dial_wrap_up = a.dial_wrap_up
 
     def factory(engine) -> AcdService:
         return AcdService(engine.ami, queues, sessions=sessions, endpoints=engine.endpoints,
@@ -98,6 +105,6 @@ def build_acd(settings: Settings, sessions, *, registry=None, sandbox_root: Path
                           region=settings.crm.default_region, stats_interval=a.stats_interval,
                           stats_tz=tz, publish_period=a.publish_period,
                           dialled_of=engine.dialled_number, recordings=(host, inside),
-                          say=say)
+                          say=say, outbound_cli=outbound_cli, dial_wrap_up=dial_wrap_up)
     log.info("acd: %d queue(s) from %s: %s", len(queues), a.queues_file, ", ".join(queues))
     return factory

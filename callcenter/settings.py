@@ -7,6 +7,7 @@ repository; the sandbox generates its own AMI secret at every start.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -52,6 +53,12 @@ class Web:
     secret_key: str = ""
     # Session cookie only over HTTPS: auto = on unless web.host is loopback.
     secure_cookies: str = "auto"
+    # What an agent may say when going not ready (comma-separated codes).
+    not_ready_reasons: str = "break,lunch,meeting,training,technical"
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(r.strip() for r in self.not_ready_reasons.split(",") if r.strip())
 
     @property
     def cookies_secure(self) -> bool:
@@ -83,6 +90,10 @@ class Acd:
     stats_interval: int = 1800  # seconds per wallboard interval (aligned to local midnight)
     stats_timezone: str = "UTC"  # IANA zone the intervals and the day are counted in
     publish_period: float = 1.0  # seconds between two acd.stats snapshots on the bus
+    # The caller ID of the calls the ACD places (click-to-dial, transfers to a
+    # number): your DID, + and digits; empty: the carrier decides.
+    outbound_caller_id: str = ""
+    dial_wrap_up: float = 10.0  # seconds of after-call work following a click-to-dial call
 
 
 @dataclass
@@ -201,6 +212,11 @@ def _validate_web(w: Web) -> None:
     if w.secret_key and len(w.secret_key) < 32:
         raise ConfigError("web.secret_key must be at least 32 characters (or empty: one is "
                           "generated into <data_dir>/web-secret-key)")
+    reasons = w.reasons
+    bad = [r for r in reasons if not re.fullmatch(r"[a-z0-9_-]{1,32}", r)]
+    if not reasons or bad:
+        raise ConfigError("web.not_ready_reasons must be comma-separated codes of lower-case "
+                          f"letters, digits, - and _ (1-32 each), got {w.not_ready_reasons!r}")
     w.secure_cookies = w.secure_cookies.strip().lower()
     if w.secure_cookies not in ("auto", "true", "false", "yes", "no", "on", "off"):
         raise ConfigError(f"web.secure_cookies must be auto, true or false, "
@@ -213,6 +229,13 @@ def _validate_acd(a: Acd) -> None:
                           f"(900, 1800, 3600 ...), got {a.stats_interval}")
     if not 0.1 <= a.publish_period <= 60:
         raise ConfigError(f"acd.publish_period must be 0.1-60 seconds, got {a.publish_period}")
+    if not 0 <= a.dial_wrap_up <= 3600:
+        raise ConfigError(f"acd.dial_wrap_up must be 0-3600 seconds, got {a.dial_wrap_up}")
+    from acd.control_input import caller_id
+    try:
+        caller_id(a.outbound_caller_id)
+    except ValueError as exc:
+        raise ConfigError(f"acd.outbound_caller_id: {exc}") from None
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     try:
         ZoneInfo(a.stats_timezone)

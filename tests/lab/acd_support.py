@@ -17,6 +17,7 @@ from callcenter.settings import Settings
 from callcenter.world import CallerScript
 from crm_core import agent_skills, interactions, users
 from cti.ami import AmiSession
+from acd.model import AcdError
 from cti.bus import InProcessBus
 from ivr.checks import CHECKS
 from ivr.loader import MenuRegistry
@@ -30,6 +31,8 @@ HERE = Path(__file__).parent
 QUEUES = HERE / "acd_queues.yaml"
 MENUS = HERE / "acd_menus"
 SALES, SUPPORT, RUSH, LATE = "8005550301", "8005550302", "8005550303", "8005550304"
+CARE = "8005550305"  # the call-control tests' queue: a 2 s wrap-up
+OUTBOUND_CLI = "+18005550300"  # the caller ID of calls the ACD places
 PASSWORD = "lab-password-1234"
 
 
@@ -60,10 +63,10 @@ async def originate_waiting_caller(lab, number: str, variables: dict[str, str]) 
         await ami.stop()
 
 
-def add_agent(sessions, username: str, skills: dict[str, int]) -> int:
+def add_agent(sessions, username: str, skills: dict[str, int], role: str = "agent") -> int:
     """A CRM user with skills; returns the user id."""
     with sessions.begin() as s:
-        user = users.create_user(s, username, PASSWORD, "agent", display_name=username.title())
+        user = users.create_user(s, username, PASSWORD, role, display_name=username.title())
         agent_skills.set_skills(s, username, skills)
         return user.id
 
@@ -71,7 +74,8 @@ def add_agent(sessions, username: str, skills: dict[str, int]) -> int:
 class AcdLab:
     """An engine with the IVR and the ACD on the lab, and the world to call it."""
 
-    def __init__(self, lab, sessions, *, queues_file: Path = QUEUES, crm_timeout: float = 1.0):
+    def __init__(self, lab, sessions, *, queues_file: Path = QUEUES, crm_timeout: float = 1.0,
+                 outbound_cli: str = OUTBOUND_CLI):
         self.lab = lab
         self.sessions = sessions
         root = lab.pbx.root
@@ -81,6 +85,9 @@ class AcdLab:
         settings = Settings()
         settings.acd.queues_file = str(queues_file)
         settings.ivr.recordings_dir = f"{INSIDE}/{tag}"
+        # (settings keys once the lead adds them to callcenter/settings.py)
+        settings.acd.outbound_caller_id = outbound_cli
+        settings.acd.dial_wrap_up = 2.0
         self.bus = InProcessBus()
         self.history = CallHistory(sessions)
         self.runtime = IvrRuntime(registry(), prompts_for(root), sessions=sessions,
@@ -115,6 +122,47 @@ class AcdLab:
             await self.engine.stop()
             shutil.rmtree(self.recordings, ignore_errors=True)
 
+    async def until(self, check, timeout: float = 15.0, what: str = "") -> None:
+        """Wait until ``check()`` is true (polled; never a fixed sleep)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not check():
+            if loop.time() > deadline:
+                raise AssertionError(f"not within {timeout} s: {what or check}")
+            await asyncio.sleep(0.05)
+
+    async def in_state(self, username: str, state: str, timeout: float = 15.0) -> None:
+        await self.until(lambda: self.agent_state(username)[0] == state, timeout,
+                         f"{username} {state} (is {self.agent_state(username)})")
+
+    async def on_duty(self, username: str, seat: str) -> None:
+        """The agent logged in at ``seat`` and ready, whatever they were before."""
+        acd = self.acd
+        try:
+            state = acd.router.agent(username).state.value
+        except AcdError:
+            state = "logged_out"
+        if state == "logged_out":
+            await acd.login(username, seat)
+        elif state not in ("not_ready", "wrap_up", "ready"):
+            await self.until(lambda: self.agent_state(username)[0] in
+                             ("not_ready", "wrap_up", "ready"), what=f"{username} free")
+        if self.agent_state(username)[0] != "ready":
+            await acd.ready(username)
+
+    async def off_duty(self, username: str, seat: str) -> None:
+        """The agent logged in at ``seat`` and not ready (taking no call)."""
+        if self.agent_state(username)[0] == "logged_out":
+            await self.acd.login(username, seat)
+        if self.agent_state(username)[0] in ("ready", "wrap_up"):
+            await self.acd.not_ready(username, "break")
+
+    def forget_events(self) -> None:
+        """Start afresh: what earlier tests of a shared lab saw is dropped."""
+        self.events.seen.clear()
+        self.pbx.seen.clear()
+        self.phones.seen.clear()
+
     # -- agents --------------------------------------------------------------
     async def agent_ready(self, username: str, seat: str, skills: dict[str, int]) -> int:
         user_id = add_agent(self.sessions, username, skills)
@@ -123,7 +171,10 @@ class AcdLab:
         return user_id
 
     def agent_state(self, username: str) -> tuple[str, str]:
-        agent = self.acd.router.agent(username)
+        try:
+            agent = self.acd.router.agent(username)
+        except AcdError:  # never logged in
+            return "logged_out", ""
         return agent.state.value, agent.reason
 
     async def agent_becomes(self, username: str, state: str, timeout: float = 15.0,
@@ -184,7 +235,12 @@ class AcdLab:
                 if event.user_event == kind and all(event.get(k) == v for k, v in headers.items()):
                     return event
             if loop.time() > deadline:
-                raise AssertionError(f"no world {kind} {headers} within {timeout} s")
+                seen = [(e.user_event, e.get("Phone") or e.get("Number"), e.get("CallId"))
+                        for e in self.phones.seen][-10:]
+                dials = [(e.name, e.get("Channel"), e.get("DestChannel"), e.get("DialStatus"))
+                         for e in self.pbx.seen if e.name in ("DialBegin", "DialEnd")][-10:]
+                raise AssertionError(f"no world {kind} {headers} within {timeout} s; the world "
+                                     f"saw {seen}; the pbx dialled {dials}")
             await asyncio.sleep(0.05)
 
     async def pbx_event(self, name: str, timeout: float = 10.0, **headers):

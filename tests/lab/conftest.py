@@ -6,6 +6,7 @@ Every lab test ends by checking that no channel is left on either instance.
 from __future__ import annotations
 
 import itertools
+import os
 import time
 
 import pytest
@@ -23,8 +24,11 @@ pytestmark = pytest.mark.lab
 _labs = itertools.count(1)
 
 
-def new_lab(root) -> Lab:
-    return Lab(root, agi_port=ports.free_port(), ports=LabPorts.free(), prefix=f"t{next(_labs)}")
+def new_lab(root, **kwargs) -> Lab:
+    # Instances are folders named by the prefix: two test runs at once (a
+    # developer's and CI's, say) must not share them.
+    prefix = f"{os.environ.get('CALLCENTER_LAB_PREFIX', 't')}{next(_labs)}"
+    return Lab(root, agi_port=ports.free_port(), ports=LabPorts.free(), prefix=prefix, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +40,10 @@ def sandbox_root():
 def lab(sandbox_root):
     lab = new_lab(sandbox_root)
     lab.start()
+    # The world's AstDB outlives a lab of the same name: phones answer and the
+    # carrier hangs up as by default unless a test says otherwise.
+    for family in ("noanswer", "talk"):
+        lab.world.rx(f"database deltree {family}", check=False)
     wait_registered(lab)
     yield lab
     lab.stop()

@@ -28,7 +28,10 @@ AGENTS = [f"agent{i}" for i in range(10)]
 FITTING = {"ready": (S.NOT_READY, S.WRAP_UP), "not_ready": (S.READY, S.NOT_READY, S.WRAP_UP),
            "logout": (S.READY, S.NOT_READY, S.RESERVED, S.ON_CALL, S.ON_HOLD, S.WRAP_UP),
            "hold": (S.ON_CALL,), "unhold": (S.ON_HOLD,), "call_ended": (S.ON_CALL, S.ON_HOLD),
-           "wrap_up_done": (S.WRAP_UP,)}
+           "wrap_up_done": (S.WRAP_UP,), "dial": (S.NOT_READY, S.WRAP_UP),
+           "consult": (S.READY,), "offer_to": (S.READY,),
+           "direct_answered": (S.RESERVED,), "direct_failed": (S.RESERVED,),
+           "direct_cancelled": (S.RESERVED,)}
 
 
 class Walk:
@@ -64,7 +67,8 @@ class Walk:
         op = rng.choice(("login", "ready", "ready", "ready", "not_ready", "logout", "enqueue",
                          "enqueue", "enqueue", "abandon", "answered", "answered", "offer_failed",
                          "hold", "unhold", "call_ended", "call_ended", "wrap_up_done",
-                         "to_callback", "tick", "tick"))
+                         "to_callback", "tick", "tick", "dial", "consult", "offer_to",
+                         "direct_answered", "direct_failed", "direct_cancelled"))
         if op == "login":
             skills = {s: rng.randint(1, 10) for s in rng.sample(SKILLS, rng.randint(1, 4))}
             r.login(self.some_agent(S.LOGGED_OUT), f"seat{rng.randint(0, 11)}", skills, now)
@@ -79,6 +83,19 @@ class Walk:
             r.abandon(self.some_call(), now)
         elif op in ("answered", "offer_failed"):
             getattr(r, op)(self.some_call(offered=True), now)
+        elif op in ("dial", "consult"):
+            self.calls += 1
+            r.reserve_direct(self.some_agent(*FITTING[op]), f"d{self.calls}", now, request=op,
+                             wrap_up=rng.choice((0.0, 4.0)))
+        elif op == "offer_to":
+            self.calls += 1
+            r.offer_to(WaitingCall(f"c{self.calls}", "support", ("support",),
+                                   arrived_at=now - 20, queued_at=now),
+                       self.some_agent(*FITTING[op]), now)
+        elif op in ("direct_answered", "direct_cancelled"):
+            getattr(r, op)(self.some_agent(*FITTING[op]), now)
+        elif op == "direct_failed":
+            r.direct_failed(self.some_agent(*FITTING[op]), now, "ring-no-answer")
         elif op == "to_callback":
             r.to_callback(self.some_call(offered=False), "+12025550143", now)
         else:
@@ -117,3 +134,5 @@ def test_random_walk_keeps_the_invariants(seed):
     assert {S.RESERVED, S.ON_CALL, S.WRAP_UP} <= states  # the walk reached the busy states
     assert walk.decisions > 50
     assert walk.overflows == {"queue", "relax", "voicemail", "callback"}
+    # direct reservations were made, answered and undone along the way
+    assert {(S.NOT_READY, S.RESERVED), (S.RESERVED, S.ON_CALL)} <= set(walk.edges)

@@ -54,7 +54,11 @@ def check_invariants(router: Router) -> None:
 
     seats = {}
     for a in agents.values():
-        if a.state is S.RESERVED:
+        if a.state is S.RESERVED and router.direct_call(a.agent_id) is not None:
+            # reserved outside the line (click-to-dial, consultation)
+            assert a.call_id == router.direct_call(a.agent_id)
+            assert not any(c.offered_to == a.agent_id for c in line)
+        elif a.state is S.RESERVED:
             assert a.call_id in by_id and by_id[a.call_id].offered_to == a.agent_id
         elif a.state in (S.ON_CALL, S.ON_HOLD):
             # (the same call id may be queued again, e.g. transferred back to a queue)
@@ -86,3 +90,4 @@ def check_invariants(router: Router) -> None:
         assert part == [slot for slot in router._line if slot.anchor == anchor]
         assert all(slot.anchor == min(slot.skills, default="") for slot in part)
     assert set(router._slots) == set(by_id)
+    assert all(agents[a].state is S.RESERVED for a in router._direct)

@@ -57,3 +57,24 @@ def test_web_secret_key_and_secure_cookies(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(cfg.ConfigError, match="does not exist"):
         cfg.load(tmp_path / "nope.toml", environ={})
+
+
+
+def test_console_and_dialling_settings():
+    from callcenter.settings import load
+    good = load(environ={"CALLCENTER_WEB_NOT_READY_REASONS": "break, coaching",
+                         "CALLCENTER_ACD_OUTBOUND_CALLER_ID": "+18005550100",
+                         "CALLCENTER_ACD_DIAL_WRAP_UP": "30"})
+    assert good.web.reasons == ("break", "coaching") and good.acd.dial_wrap_up == 30.0
+
+
+@pytest.mark.parametrize("env,key", [
+    ({"CALLCENTER_WEB_NOT_READY_REASONS": "Lunch Break"}, "not_ready_reasons"),
+    ({"CALLCENTER_WEB_NOT_READY_REASONS": " , "}, "not_ready_reasons"),
+    ({"CALLCENTER_ACD_OUTBOUND_CALLER_ID": "1;Dial(x)"}, "outbound_caller_id"),
+    ({"CALLCENTER_ACD_DIAL_WRAP_UP": "-1"}, "dial_wrap_up"),
+])
+def test_bad_console_and_dialling_settings_name_the_key(env, key):
+    from callcenter.settings import ConfigError, load
+    with pytest.raises(ConfigError, match=key):
+        load(environ=env)
