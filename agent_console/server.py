@@ -2,9 +2,14 @@
 not a second event loop)."""
 from __future__ import annotations
 
+import logging
 import threading
 
 from werkzeug.serving import make_server
+
+# One line per request (every page's event stream, every command) would drown
+# the platform's own log; errors still show.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 class WebServer:

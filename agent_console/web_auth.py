@@ -2,8 +2,9 @@
 
 The pages use a signed session cookie (HttpOnly, SameSite=Lax, Secure when
 configured); every state-changing request must carry the session's CSRF token.
-The REST API under /api/v1 authenticates with bearer tokens only: it is exempt
-from CSRF and never reads the session.
+The REST API under /api/v1 takes a bearer token, or the session cookie only
+together with the session's CSRF token in a header on every request
+(``api_session_user``); the form-level CSRF check below leaves it alone.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def configure(app: Flask, secret_key: str | None, *, secure_cookies: bool) -> No
         SESSION_COOKIE_SECURE=secure_cookies,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
-    app.session_interface = PagesOnlySessions()
+    app.session_interface = ApiLeavesSessionsAlone()
     app.before_request(_check_csrf)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
@@ -56,14 +57,14 @@ def is_api(path: str) -> bool:
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
-class PagesOnlySessions(SecureCookieSessionInterface):
-    """The session cookie is read (and refreshed) by the pages only: the API sees
-    an empty session, so the cookie is never a credential there."""
+class ApiLeavesSessionsAlone(SecureCookieSessionInterface):
+    """The API reads the console's session (with its CSRF token) but never
+    refreshes or sets the cookie: its answers carry no Set-Cookie."""
 
-    def open_session(self, app, request):
+    def should_set_cookie(self, app, session) -> bool:
         if is_api(request.path):
-            return self.session_class()
-        return super().open_session(app, request)
+            return False
+        return super().should_set_cookie(app, session)
 
 
 # --- CSRF -------------------------------------------------------------------
@@ -76,13 +77,17 @@ def csrf_token() -> str:
     return token
 
 
+def _csrf_matches(given) -> bool:
+    expected = session.get("csrf")
+    return isinstance(expected, str) and bool(expected) and isinstance(given, str) \
+        and hmac.compare_digest(expected.encode(), given.encode())
+
+
 def _check_csrf():
     if request.method not in UNSAFE_METHODS or is_api(request.path):
-        return None  # the API takes bearer tokens, never the cookie
-    expected = session.get("csrf")
+        return None  # the API checks its own credentials (api_session_user)
     given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    if not isinstance(expected, str) or not expected or not isinstance(given, str) \
-            or not hmac.compare_digest(expected.encode(), given.encode()):
+    if not _csrf_matches(given):
         return _plain("The form has expired or did not come from this site (missing or "
                       "wrong CSRF token). Reload the page and try again.", 400)
     return None
@@ -104,6 +109,21 @@ def _signed_in_user() -> User | None:
             return None  # deactivated since sign-in: the session ends here
         db.expunge(user)
         return user
+
+
+def still_active(sessions, user_id: int) -> bool:
+    """For long-lived requests (event streams): is the user still allowed in?"""
+    with sessions() as db:
+        user = db.get(User, user_id)
+        return user is not None and user.active
+
+
+def api_session_user() -> User | None:
+    """The console's signed-in user for an API request: only when the request
+    carries the session's CSRF token in the X-CSRF-Token header."""
+    if not _csrf_matches(request.headers.get(CSRF_HEADER)):
+        return None
+    return _signed_in_user()
 
 
 def login_required(*roles: str):

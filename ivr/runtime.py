@@ -413,7 +413,8 @@ class IvrRuntime:
         state.outcome, state.finished = "queue", True
         await self._publish("ivr.queue", {
             "linkedid": state.linkedid, "queue": node.queue, "skills": list(node.skills),
-            "priority": node.priority, "customer_id": state.customer_id, "caller": state.caller})
+            "priority": node.priority, "customer_id": state.customer_id, "caller": state.caller,
+            "ivr": state.detail()})  # the path, keys and account: for the agent's screen pop
         return ""
 
     async def _voicemail(self, state: CallState, node: Voicemail) -> str:

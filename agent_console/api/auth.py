@@ -1,9 +1,15 @@
-"""Who is calling, and may they? Bearer tokens and roles.
+"""Who is calling, and may they? Bearer tokens or the console's session, and roles.
 
 Every route is declared with the roles allowed to call it (see ``routes``);
-the guard below authenticates the token first (401) and then checks the role
-(403). The API reads no cookies, so cross-site request forgery does not apply:
-a browser never attaches the bearer token on its own.
+the guard below authenticates first (401) and then checks the role (403).
+
+Two credentials are accepted:
+- a bearer token (scripts, integrations): a browser never attaches one on its
+  own, so cross-site request forgery does not apply;
+- the web console's session cookie, but only together with the session's CSRF
+  token in the X-CSRF-Token header, on every request (reads too). A custom
+  header cannot be sent cross-site without a CORS preflight, which this app
+  never grants, so the cookie alone is never a credential here.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from crm_core import users
 from crm_core.errors import PermissionDenied
 from crm_core.models import ROLES
 
+from .. import web_auth
 from .context import Api
 from .errors import Unauthenticated
 
@@ -37,7 +44,9 @@ class Caller:
 def bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     if not header:
-        raise Unauthenticated("send an 'Authorization: Bearer <token>' header", token_given=False)
+        raise Unauthenticated("send an 'Authorization: Bearer <token>' header (or, from the "
+                              "console, the session cookie with its X-CSRF-Token)",
+                              token_given=False)
     match = _BEARER.fullmatch(header)
     if not match or len(match.group(1)) > MAX_TOKEN:
         raise Unauthenticated("the Authorization header is not 'Bearer <token>'", token_given=True)
@@ -45,6 +54,10 @@ def bearer_token() -> str:
 
 
 def authenticate(api: Api) -> Caller:
+    if not request.headers.get("Authorization"):
+        console = web_auth.api_session_user()
+        if console is not None:
+            return Caller(id=console.id, username=console.username, role=console.role)
     token = bearer_token()
     with api.reading() as session:
         user = users.user_for_token(session, token)

@@ -78,6 +78,8 @@ def query_text(name: str, *, limit: int = 200, required: bool = False) -> str:
         raise ValidationError.one(name, "is required")
     if len(value) > limit:
         raise ValidationError.one(name, f"longer than {limit} characters")
+    if not value.isprintable():  # PostgreSQL cannot even compare with a NUL
+        raise ValidationError.one(name, "contains control characters")
     return value
 
 
@@ -145,6 +147,14 @@ class Form:
         else:
             return value
         return None
+
+    def choice(self, name: str, options: tuple[str, ...], *, required: bool = True) -> str | None:
+        """One of ``options`` (a transfer kind, a reason code, a monitoring mode)."""
+        value = self.text(name, limit=200, required=required, default=None)
+        if value is not None and value not in options:
+            self.errors[name] = f"one of {', '.join(options)}"
+            return None
+        return value
 
     def record_id(self, name: str, *, required: bool = False) -> int | None:
         value = self.body.get(name)

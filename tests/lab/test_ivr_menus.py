@@ -21,9 +21,12 @@ async def test_keys_through_two_menus_reach_the_queue(lab, sessions):
     async with IvrLab(lab, sessions) as ivr:
         await ivr.call(NAV, "+15552000001", CallerScript(keys="1www3", delay=1.0, hold=20))
         (queued,) = await ivr.ivr.wait("ivr.queue", timeout=20)
+        facts = queued.pop("ivr")  # the caller's way through the IVR, for the screen pop
         assert queued == {"linkedid": queued["linkedid"], "queue": "sales_new",
                           "skills": ["sales", "english"], "priority": 7, "customer_id": None,
                           "caller": "+15552000001"}
+        assert [step["node"] for step in facts["path"]] == ["main", "sales", "new_sales"]
+        assert facts["keys"] == "13" and facts["outcome"] == "queue"
         linkedid = queued["linkedid"]
         # Asterisk really runs the caller in the hand-off context, with the variables set.
         variables = await ivr.in_queue_context(linkedid)

@@ -80,7 +80,7 @@ def test_the_history_page_still_escapes_it(world):
     from .test_web_signin import sign_in
     world.save_call(caller_number="+15551230001", caller_name=XSS)
     assert sign_in(world.client, "agent1").status_code == 302  # the page needs sign-in now
-    page = world.client.get("/").get_data(as_text=True)
+    page = world.client.get("/history").get_data(as_text=True)
     assert XSS not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 

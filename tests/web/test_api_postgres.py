@@ -38,3 +38,18 @@ def test_smoke(sessions):
     assert call("GET", "/customers/2147483647").status_code == 404
     assert call("DELETE", f"/customers/{customer['id']}", role="agent").status_code == 403
     assert call("DELETE", f"/customers/{customer['id']}", role="admin").status_code == 204
+
+
+def test_control_characters_are_refused_before_the_database(sessions):
+    """PostgreSQL cannot store or even compare a NUL: a 422 naming the field, never a 500."""
+    tokens, _ = seed_users(sessions)
+    client = create_app(sessions, secret_key="t" * 40).test_client()
+    bearer = {"Authorization": f"Bearer {tokens['agent']}"}
+    reply = client.get(API + "/customers?q=ab%00c", headers=bearer)
+    assert reply.status_code == 422 and "q" in reply.get_json()["fields"]
+    for body, field in (({"name": "Ada", "emails": ["ada\x00@example.org"]}, "emails[0]"),
+                        ({"name": "Ada", "custom_fields": {"note": "a\x00b"}}, "custom_fields"),
+                        ({"name": "Ada", "custom_fields": {"n\x00": "x"}}, "custom_fields")):
+        reply = client.post(API + "/customers", json=body, headers=bearer)
+        assert reply.status_code == 422 and field in reply.get_json()["fields"], reply.get_json()
+    assert client.get(API + "/customers?q=Ada", headers=bearer).get_json()["items"] == []

@@ -79,7 +79,7 @@ def test_each_role_signs_in_and_sees_the_history(client, sessions, role):
     assert reply.status_code == 302 and reply.headers["Location"] == "/"
     stored = session_of(client)
     assert stored["user_id"] == user_id(sessions, f"{role}1") and stored["role"] == role
-    page = client.get("/")
+    page = client.get("/history")
     assert page.status_code == 200 and f"The {role} ({role})" in page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["X-Frame-Options"] == "DENY"
@@ -117,10 +117,10 @@ def test_an_inactive_user_is_refused(client):
 
 def test_deactivation_ends_a_running_session(client, sessions):
     sign_in(client, "agent1")
-    assert client.get("/").status_code == 200
+    assert client.get("/history").status_code == 200
     with sessions.begin() as s:
         users.deactivate_user(s, user_id(sessions, "agent1"))
-    assert client.get("/").status_code == 302
+    assert client.get("/history").status_code == 302
 
 
 def test_logout_clears_the_session(client):
@@ -163,10 +163,10 @@ def test_logout_without_the_token_changes_nothing(client):
     sign_in(client, "agent1")
     assert client.post("/logout").status_code == 400
     assert client.post("/logout", data={"csrf_token": "guess"}).status_code == 400
-    assert client.get("/").status_code == 200  # still signed in
+    assert client.get("/history").status_code == 200  # still signed in
     assert client.post("/logout", headers={"X-CSRF-Token": session_of(client)["csrf"]}) \
         .status_code == 302
-    assert client.get("/").status_code == 302
+    assert client.get("/history").status_code == 302
 
 
 def test_login_csrf(app, client):
@@ -221,28 +221,55 @@ def test_escaped_names_on_the_history_page(client, sessions):
         interactions.save_call(s, interactions.CallFacts(
             linkedid="3.3", direction="inbound", started_at=datetime.now(timezone.utc),
             caller_number="+15551230001", caller_name="<b>x</b>"), customer_id=evil.id)
-    assert "alert" not in client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "alert" not in client.get("/history", follow_redirects=True).get_data(as_text=True)
     sign_in(client, "agent1")
-    body = client.get("/").get_data(as_text=True)
+    body = client.get("/history").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in body and "<b>x</b>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;b&gt;x&lt;/b&gt;" in body
 
 
-def test_the_api_takes_bearer_tokens_and_ignores_the_session(client, sessions):
+def test_the_api_takes_bearer_tokens_or_the_session_with_its_csrf_token(client, sessions):
     with sessions.begin() as s:
         token = users.issue_token(s, user_id(sessions, "agent1"), "tests")
     sign_in(client, "admin1")  # the browser now holds an admin session cookie
-    assert client.get("/api/v1/customers").status_code == 401  # the cookie is no credential
+    # The cookie alone is no credential: a cross-site page could make the browser send it.
+    assert client.get("/api/v1/customers").status_code == 401
     assert client.post("/api/v1/customers", json={"name": "Ada"}).status_code == 401
+    wrong = {"X-CSRF-Token": "not-the-token"}
+    assert client.get("/api/v1/customers", headers=wrong).status_code == 401
+    console = {"X-CSRF-Token": session_of(client)["csrf"]}  # what the console's scripts send
+    mine = client.post("/api/v1/customers", json={"name": "Grace"}, headers=console)
+    assert mine.status_code == 201
+    grace = mine.get_json()["customer"]["id"]
     bearer = {"Authorization": f"Bearer {token}"}
     created = client.post("/api/v1/customers", json={"name": "Ada"}, headers=bearer)
     assert created.status_code == 201  # no CSRF token needed: bearer tokens are not ambient
-    assert "Set-Cookie" not in created.headers
-    # ... and it acts as the token's agent, not the session's admin.
+    assert "Set-Cookie" not in created.headers  # the API never touches the session
+    # ... and a bearer token acts as its agent, not as the session's admin.
     customer = created.get_json()["customer"]["id"]
     assert client.delete(f"/api/v1/customers/{customer}", headers=bearer).status_code == 403
+    assert client.delete(f"/api/v1/customers/{grace}",
+                         headers={**bearer, **console}).status_code == 403
+    assert client.delete(f"/api/v1/customers/{grace}", headers=console).status_code == 204
     plain = create_app(sessions, secret_key=SECRET).test_client()
     assert plain.get("/api/v1/customers", headers=bearer).status_code == 200
+
+
+def test_a_deactivated_users_console_session_is_refused_by_the_api(client, sessions):
+    sign_in(client, "agent1")
+    console = {"X-CSRF-Token": session_of(client)["csrf"]}
+    assert client.get("/api/v1/customers", headers=console).status_code == 200
+    with sessions.begin() as s:
+        users.deactivate_user(s, user_id(sessions, "agent1"))
+    assert client.get("/api/v1/customers", headers=console).status_code == 401
+
+
+def test_home_sends_agents_to_the_console_and_supervisors_to_the_wallboard(client):
+    sign_in(client, "agent1")
+    assert client.get("/").headers["Location"] == "/agent"
+    client.post("/logout", data={"csrf_token": session_of(client)["csrf"]})
+    sign_in(client, "supervisor1")
+    assert client.get("/").headers["Location"] == "/wallboard"
 
 
 def test_no_app_without_a_secret_key(sessions):
@@ -270,8 +297,8 @@ def test_sessions_survive_a_new_app_with_the_same_key(sessions, client):
     cookie = client.get_cookie(COOKIE).value
     again = create_app(sessions, secret_key=SECRET).test_client()
     again.set_cookie(COOKIE, cookie)
-    assert again.get("/").status_code == 200
+    assert again.get("/history").status_code == 200
     other = create_app(sessions, secret_key="another-" + "k" * 32).test_client()
     other.set_cookie(COOKIE, cookie)
-    assert other.get("/").status_code == 302
+    assert other.get("/history").status_code == 302
 
