@@ -14,3 +14,4 @@ bench: setup
 	.venv/bin/python bench/acd_decision.py
 	.venv/bin/python bench/acd_simulate.py
 	.venv/bin/python bench/acd_ring_latency.py
+	.venv/bin/python bench/screen_pop.py

@@ -9,32 +9,24 @@ import signal
 from pathlib import Path
 
 from agent_console.app import create_app
+from agent_console.desk import Desk
+from agent_console.feeds import Feeds
+from agent_console.push import Hub
 from agent_console.server import WebServer
 from agent_console.web_auth import load_secret_key
 from asterisk_conf import sandbox
-from asterisk_conf.lab import Lab, LabPorts, RTP_PORTS, wait_registered
+from asterisk_conf.lab import Lab, LabPorts, RTP_PORTS
 from asterisk_conf import ports
-from crm_core import db, interactions, migrate
-from acd.model import AcdError
-from cti.ami import AmiSession
-
+from crm_core import db, migrate
 from cti.bus import InProcessBus
 
 from . import acd_setup, ivr_setup
 from .engine import AmiAddress, Engine
 from .history import CallHistory
 from .settings import Settings
-from .world import CallerScript, World
+from .demo import Demo
 
 log = logging.getLogger("callcenter")
-
-DEMO_CALLS = (  # (DID, caller, name, keys; w = half a second's pause)
-    ("8005550100", "+15551230001", "Ada Lovelace", ""),  # VIP: straight to the VIP queue
-    ("8005550100", "+15551230002", "Alan Turing", ""),  # open ticket: to support
-    ("8005550100", "+442079460958", "Bletchley Park", "1"),  # shared line: menu, sales
-    ("8005550199", "+4930123456", "", "3ww100004#"),  # unknown: types a customer code
-)
-
 
 def open_database(settings: Settings):
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -53,136 +45,115 @@ def sandbox_lab(settings: Settings) -> Lab:
     return Lab(root, agi_port=settings.agi.port, ports=lab_ports, prefix="run", host=a.ami_host)
 
 
+class Platform:
+    """Everything `callcenter run` starts, as one object: the database, the
+    IVR and ACD (menus and queues validated before Asterisk starts), Asterisk
+    (the sandbox's, unless ``lab`` is a running one or the configuration names
+    yours), the engine and the web with its push feeds. Tests and benchmarks
+    start exactly this."""
+
+    def __init__(self, settings: Settings, *, lab: Lab | None = None):
+        self.settings = settings
+        self.lab = lab
+        self._own_lab = lab is None and settings.asterisk.mode == "sandbox"
+        if lab is not None:  # the FastAGI server must be where that lab's dialplan calls
+            settings.agi.host, settings.agi.port = lab.host, lab.agi_port
+        self.sessions = open_database(settings)
+        self.engine: Engine | None = None
+        self.web: WebServer | None = None
+        self.feeds: Feeds | None = None
+        self._lab_started = False
+
+    async def start(self) -> None:
+        settings = self.settings
+        if self._own_lab:
+            self.lab = sandbox_lab(settings)
+        # The folder where Asterisk's "/" is, as we see it: files we share are named from it.
+        files_root = self.lab.root if self.lab else (
+            Path(settings.asterisk.files_root) if settings.asterisk.files_root else None)
+        bus = InProcessBus()
+        history = CallHistory(self.sessions, region=settings.crm.default_region)
+        # Menus are validated before Asterisk starts: a broken file stops us here.
+        self.ivr = await asyncio.to_thread(ivr_setup.build_ivr, settings, sessions=self.sessions,
+                                           history=history, bus=bus, sandbox_root=files_root)
+        # So is the queue file, and every queue the menus name must be in it.
+        acd = acd_setup.build_acd(settings, self.sessions, registry=self.ivr.registry,
+                                  sandbox_root=files_root, prompts=self.ivr.prompts)
+        if self._own_lab:
+            await asyncio.to_thread(self.lab.start)
+            self._lab_started = True
+        self.engine = Engine(self._ami_address(), self.sessions, agi_host=settings.agi.host,
+                             agi_port=settings.agi.port, ivr_handler=self.ivr.runtime.handle,
+                             history=history, bus=bus,
+                             inbound_contexts=(settings.asterisk.inbound_context,),
+                             region=settings.crm.default_region, acd=acd)
+        self.web, self.feeds = build_web(settings, self.sessions, self.engine)
+        self.feeds.attach(bus)  # before the engine starts: no event is missed
+        await self.engine.start()
+        self.web.start()
+
+    def _ami_address(self) -> AmiAddress:
+        if self.lab is not None:
+            spec = self.lab.pbx.spec
+            return AmiAddress(spec.bind_address, spec.ami_port, spec.ami_username, spec.ami_secret)
+        a = self.settings.asterisk
+        return AmiAddress(a.ami_host, a.ami_port, a.ami_username, a.ami_secret)
+
+    @property
+    def url(self) -> str:
+        return self.web.url if self.web else ""
+
+    async def stop(self) -> None:
+        """Whatever was started, in reverse; safe after a failed start."""
+        try:
+            if self.feeds is not None:
+                self.feeds.close()  # ends the browsers' event streams: the web stops at once
+            if self.web is not None:
+                await asyncio.to_thread(self.web.stop)
+            if self.engine is not None:
+                await self.engine.stop()
+        finally:
+            if self._lab_started:
+                await asyncio.to_thread(self.lab.stop)
+
+
 async def run(settings: Settings, demo: bool = True) -> None:
-    sessions = open_database(settings)
+    platform = Platform(settings)
+    show = None
     if demo:
         from . import demo_data
-        for line in demo_data.seed(sessions, settings.crm.default_region):
+        for line in demo_data.seed(platform.sessions, settings.crm.default_region):
             print(f"demo data: {line}", flush=True)
-    lab = sandbox_lab(settings) if settings.asterisk.mode == "sandbox" else None
-    # The folder where Asterisk's "/" is, as we see it: files we share are named from it.
-    files_root = lab.root if lab else (Path(settings.asterisk.files_root)
-                                       if settings.asterisk.files_root else None)
-    bus = InProcessBus()
-    history = CallHistory(sessions, region=settings.crm.default_region)
-    # Menus are validated before Asterisk starts: a broken file stops us here.
-    ivr = ivr_setup.build_ivr(settings, sessions=sessions, history=history, bus=bus,
-                              sandbox_root=files_root)
-    # So is the queue file, and every queue the menus name must be in it.
-    acd = acd_setup.build_acd(settings, sessions, registry=ivr.registry,
-                              sandbox_root=files_root)
-    if lab is not None:
-        await asyncio.to_thread(lab.start)
-        spec = lab.pbx.spec
-        ami = AmiAddress(settings.asterisk.ami_host, spec.ami_port, spec.ami_username, spec.ami_secret)
-    else:
-        a = settings.asterisk
-        ami = AmiAddress(a.ami_host, a.ami_port, a.ami_username, a.ami_secret)
-    engine = Engine(ami, sessions, agi_host=settings.agi.host, agi_port=settings.agi.port,
-                    ivr_handler=ivr.runtime.handle, history=history, bus=bus,
-                    inbound_contexts=(settings.asterisk.inbound_context,),
-                    region=settings.crm.default_region, acd=acd)
-    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, ivr_setup.reload_menus, ivr)
-    web = WebServer(create_app(sessions, region=settings.crm.default_region,
-                               secret_key=load_secret_key(settings.web.secret_key,
-                                                          settings.data_dir),
-                               secure_cookies=settings.web.cookies_secure),
-                    settings.web.host, settings.web.port)
     try:
-        await engine.start()
-        web.start()
+        await platform.start()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, ivr_setup.reload_menus,
+                                                      platform.ivr)
         settle_memory()
-        print(f"callcenter: engine linked to Asterisk; call history at {web.url}", flush=True)
-        if demo and lab is not None:
-            await run_demo(lab, engine, sessions)
+        print(f"callcenter: engine linked to Asterisk; agent console and wallboard at "
+              f"{platform.url} (sign in as agent, agent2 or supervisor)", flush=True)
+        if demo and platform.lab is not None:
+            show = Demo(platform.lab, platform.engine, platform.sessions)
+            await show.start()
         print("callcenter: running; Ctrl-C stops everything", flush=True)
         await _until_signalled()
     finally:
-        web.stop()
-        await engine.stop()
-        if lab is not None:
-            await asyncio.to_thread(lab.stop)
+        if show is not None:
+            await show.stop()
+        await platform.stop()
         print("callcenter: stopped", flush=True)
 
 
-DEMO_AGENTS = (("agent", "1001"), ("agent2", "1002"))  # demo users (demo_data) at the desk phones
-
-
-async def run_demo(lab: Lab, engine: Engine, sessions) -> None:
-    """Place a few callers from the world and show their calls landing in the history:
-    the demo agents sit at the world's desk phones, which answer, so the ACD routes
-    each caller to an agent."""
-    await asyncio.to_thread(wait_registered, lab)
-    w = lab.world.spec
-    world_ami = AmiSession(w.bind_address, w.ami_port, w.ami_username, w.ami_secret)
-    await world_ami.start()
-    ended = asyncio.Queue()
-    subs = [engine.bus.subscribe("call.ended", lambda topic, payload: ended.put_nowait(payload))]
-    try:
-        if engine.acd is not None:
-            subs += await demo_agents(engine)
-        world = World(world_ami)
-        for did, number, name, keys in DEMO_CALLS:
-            print(f"demo: {number} dials {did}" + (f" and presses {keys}" if keys else ""), flush=True)
-            await world.place_call(did, number, name, CallerScript(keys=keys, delay=2.0, hold=8.0))
-            await asyncio.wait_for(ended.get(), 60)
-        await engine.history.flush()
-        with sessions() as session:
-            for row, customer in reversed(interactions.recent_with_customers(session, len(DEMO_CALLS))):
-                who = customer or "not linked: unknown or shared number"
-                print(f"history: {row.caller_number} ({who}) -> {row.dialled_number} keys={row.keys_pressed!r} "
-                      f"answered={row.answered_at:%H:%M:%S} cause={row.hangup_cause} "
-                      f"{row.hangup_cause_text} [{row.status}] linkedid={row.linkedid}", flush=True)
-                for segment in interactions.segments_of(session, row.id):
-                    print(f"    {describe_segment(segment)}", flush=True)
-    finally:
-        for sub in subs:
-            sub.cancel()
-        await world_ami.stop()
-
-
-async def demo_agents(engine: Engine) -> list:
-    """Log the demo agents in at the desk phones and make them ready; they finish
-    their after-call work a second after each call, so the demo does not wait."""
-    acd = engine.acd
-    for username, seat in DEMO_AGENTS:
-        for attempt in range(50):  # the phone's registration may still be on its way
-            try:
-                await acd.login(username, seat)
-                break
-            except AcdError as exc:
-                if attempt == 49 or "not registered" not in str(exc):
-                    print(f"demo: agent {username} cannot log in: {exc}", flush=True)
-                    break
-                await asyncio.sleep(0.2)
-        else:
-            continue
-        await acd.ready(username)
-        print(f"demo: agent {username} logged in at seat {seat} and is ready", flush=True)
-
-    async def end_wrap_up(topic: str, payload: dict) -> None:
-        if payload["state"] == "wrap_up":
-            await asyncio.sleep(1.0)
-            try:
-                await acd.end_wrap_up(payload["agent"])
-            except AcdError:
-                pass  # ended meanwhile
-    return [engine.bus.subscribe("acd.agent", end_wrap_up)]
-
-
-def describe_segment(segment) -> str:
-    """One line for a history segment: the IVR path, a queue stay, a talk with an agent."""
-    d = segment.detail
-    if segment.kind == "queue":
-        who = f" by {d['agent']}" if d.get("agent") else ""
-        more = f" to {d['to']}" if d.get("to") else ""
-        return f"queue {d.get('queue')}: {d.get('outcome')}{more}{who} after {d.get('waited')} s"
-    if segment.kind == "agent":
-        kind = "called back" if d.get("callback") else "talked with"
-        return (f"agent: {d.get('agent')} (user {segment.agent_id}, seat {d.get('seat')}) "
-                f"{kind} the caller for {d.get('talk')} s")
-    path = " > ".join(step["node"] for step in d.get("path", []))
-    return f"{segment.kind}: {path} ({d.get('outcome')})"
+def build_web(settings: Settings, sessions, engine: Engine) -> tuple[WebServer, Feeds]:
+    """The web app on a thread of this process, linked to the engine: commands
+    go through the Desk (onto this loop), the engine's bus feeds the pages."""
+    hub = Hub()
+    feeds = Feeds(hub, sessions, region=settings.crm.default_region, acd=engine.acd)
+    app = create_app(sessions, region=settings.crm.default_region,
+                     secret_key=load_secret_key(settings.web.secret_key, settings.data_dir),
+                     secure_cookies=settings.web.cookies_secure,
+                     desk=Desk(asyncio.get_running_loop(), engine.acd), hub=hub, feeds=feeds,
+                     not_ready_reasons=settings.web.reasons)
+    return WebServer(app, settings.web.host, settings.web.port), feeds
 
 
 def settle_memory() -> None:

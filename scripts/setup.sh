@@ -8,8 +8,10 @@ PY=${PYTHON:-python3}
 
 need_apt=()
 # debootstrap builds the Asterisk sandbox; espeak-ng and sox make the IVR's
-# text-to-speech prompts (and the tests' spoken callers).
-for pkg in debootstrap espeak-ng sox; do
+# text-to-speech prompts (and the tests' spoken callers); chromium runs the
+# browser tests of the web console (driven by Playwright, which downloads no
+# browser of its own here).
+for pkg in debootstrap espeak-ng sox chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -40,9 +40,9 @@ async def test_run_against_an_external_asterisk_records_calls(lab, tmp_path):
                             stderr=subprocess.STDOUT, text=True, cwd=Path(__file__).parents[2])
     try:
         line = await asyncio.to_thread(proc.stdout.readline)
-        while line and "call history at" not in line:
+        while line and "engine linked to Asterisk" not in line:
             line = await asyncio.to_thread(proc.stdout.readline)
-        assert "call history at" in line, "the engine did not come up"
+        assert "engine linked to Asterisk" in line, "the engine did not come up"
         world = await world_of(lab)
         try:
             await world.place_call("8005550100", "+15551230555", script=CallerScript(keys="9", hold=15))
