@@ -114,7 +114,15 @@ class Platform:
                 await self.engine.stop()
         finally:
             if self._lab_started:
-                await asyncio.to_thread(self.lab.stop)
+                await asyncio.to_thread(self._stop_lab)
+
+    def _stop_lab(self) -> None:
+        """Our own sandbox: its calls are the demo's, so they end now rather than
+        Asterisk's graceful stop waiting for them."""
+        for instance in (self.lab.world, self.lab.pbx):
+            if instance.running:
+                instance.rx("channel request hangup all", check=False)
+        self.lab.stop()
 
 
 async def run(settings: Settings, demo: bool = True) -> None:
