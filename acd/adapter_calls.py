@@ -4,6 +4,8 @@ I/O; the router keeps the line, this keeps the Asterisk side of each call.
 """
 from __future__ import annotations
 
+import asyncio
+
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
@@ -81,6 +83,9 @@ class LiveCall:
     transfers: int = 0  # blind transfers back into the line so far
     consult_queue: str = ""  # attended: the queue the call belongs to once handed over
     record: object = None  # OUTBOUND: the cti.calls.Call written to the history
+    # set while a blind transfer's Redirect to [acd-wait] has not landed: a second
+    # Redirect (the next offer) sent before it lands can be lost by Asterisk
+    landing: asyncio.Event | None = None
 
 
 class CallBook:

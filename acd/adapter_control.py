@@ -133,6 +133,8 @@ class CallControl:
     def _on_moh_start(self, event) -> None:
         """The caller hears the hold music: the agent's caller is on hold."""
         live = self.book.by_caller(event.get("Uniqueid"))
+        if live is not None and live.landing is not None and event.get("Context") == "acd-wait":
+            live.landing.set()  # a blind transfer's caller is back in line: ring on
         if live is None or event.get("Context") != "acd-hold" or live.agent_id is None:
             return
         if live.pending == "hold" or live.phase == TALKING and live.pending is None:

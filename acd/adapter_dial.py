@@ -151,7 +151,8 @@ class Dialling:
         live.record.answered_at = at
         self._record(live, "answered")
         self._call_event(live, "answered", agent=live.agent_id, number=live.number,
-                         direction=OUTBOUND)
+                         direction=OUTBOUND, channel=live.uniqueid,
+                         agent_channel=live.agent_uniqueid)
 
     def _outbound_leg(self, event) -> LiveCall | None:
         if event.context != "acd-callback-dial":

@@ -29,6 +29,8 @@ from .model import AcdError, Decision
 
 log = logging.getLogger("acd.asterisk")
 
+LANDING = 3.0  # seconds a transferred caller may take to reach [acd-wait]
+
 
 class Offers:
     def _on_decision(self, d: Decision) -> None:
@@ -45,6 +47,9 @@ class Offers:
 
     async def _ring(self, d: Decision, live: LiveCall) -> None:
         queue = self.router.queues[d.queue]
+        await self._landed(live)
+        if self.book.get(d.call_id) is not live or live.agent_id != d.agent_id:
+            return  # the caller left (or was routed elsewhere) while landing
         try:
             check_seat(d.seat)
             # Sent back to back without waiting for each answer: Asterisk runs one
@@ -73,6 +78,22 @@ class Offers:
                         d.call_id, d.agent_id, exc)
             self.router.abandon(d.call_id, self.clock())
             live.phase = DETACHED
+
+    async def _landed(self, live: LiveCall) -> None:
+        """A caller just transferred blind is Redirected to [acd-wait] first: ring
+        the next agent once it is there (its music started), else Asterisk may
+        drop one of two Redirects that overlap.  A Redirect that never shows its
+        music (a missing class) does not hold the call for more than LANDING s."""
+        landing = live.landing
+        if landing is None:
+            return
+        try:
+            await asyncio.wait_for(landing.wait(), LANDING)
+        except asyncio.TimeoutError:
+            log.warning("acd: call %s: no music in [acd-wait] after its transfer within %s s; "
+                        "ringing anyway", live.call_id, LANDING)
+        if live.landing is landing:
+            live.landing = None
 
     def _offer_failed(self, live: LiveCall, reason: str) -> None:
         live.phase = CALLBACK if live.callback else WAITING
@@ -121,8 +142,12 @@ class Offers:
                 self.stats.answered(live.queue, max(0.0, at - start), at)
             self._queue_segment(live, at, "answered", agent=live.agent_id, seat=live.seat)
             self._close_transfer(live, "answered", at)  # a blind one to this agent
+        # channel / agent_channel: the legs' uniqueids (the recorder's MixMonitor);
+        # a callback has no caller channel when its agent answers
         self._call_event(live, "answered", agent=live.agent_id, seat=live.seat,
-                         waited=round(at - live.arrived_at, 3), callback=live.callback)
+                         waited=round(at - live.arrived_at, 3), callback=live.callback,
+                         channel=live.uniqueid if self.book.caller_present(live) else None,
+                         agent_channel=live.agent_uniqueid)
 
     def _on_hangup(self, event) -> None:
         uniqueid = event.uniqueid

@@ -24,6 +24,7 @@ A mixin of AcdService.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -109,9 +110,12 @@ class Transfers:
                        ("Redirect", {"Channel": live.uniqueid, "Context": "acd-wait",
                                      "Exten": "s", "Priority": "wait"})]
         held, agent_leg = live.phase == ON_HOLD, live.agent_uniqueid
+        if goal.kind != "number":
+            live.landing = asyncio.Event()  # set by the caller's music in [acd-wait]
         try:
             await self._command(live, "transfer", actions)
         except AcdError:
+            live.landing = None
             gone, live.agent_gone_at = live.agent_gone_at, None
             if gone is not None:  # the agent hung up meanwhile: that talk is over
                 self._talk_ended(live, gone)
