@@ -15,3 +15,6 @@ bench: setup
 	.venv/bin/python bench/acd_simulate.py
 	.venv/bin/python bench/acd_ring_latency.py
 	.venv/bin/python bench/screen_pop.py
+	.venv/bin/python bench/recording_finalise.py
+	.venv/bin/python bench/recording_storage.py
+	.venv/bin/python bench/transcription_rtf.py

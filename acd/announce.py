@@ -25,7 +25,10 @@ music).  A caller routed to an agent meanwhile is Redirected out of the AGI.
 
 ``acd-voicemail`` records a message after the queue's max wait, into the same
 folder and link scheme as the IVR's voicemail (<recordings>/voicemail/<linkedid>.wav,
-a "voicemail" link on the call's interaction).
+a "voicemail" link on the call's interaction), after the mailbox's own greeting
+when the composition root gives one (``greeting_for``), else vm-intro; its
+``acd.voicemail`` event carries what the IVR's ``ivr.voicemail`` does (linkedid,
+file, mailbox, caller, customer_id) plus the queue, for the voicemail service.
 """
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ ADMIT_WAIT = 3.0  # seconds the first announcement waits for the router to have 
 VM_MAX_SECONDS = 180
 VM_SILENCE_SECONDS = 5
 MAILBOX = re.compile(r"[A-Za-z0-9_-]{1,40}")
+GREETING = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)*")  # a sound name for STREAM FILE
 
 
 def announcement(position: int, estimate: float | None) -> list[tuple[str, int | str]]:
@@ -141,9 +145,11 @@ async def _to_key_extension(call: AgiCall, key: str) -> None:
 class VoicemailRoute:
     """The acd-voicemail route: a message after the queue's max wait."""
 
-    def __init__(self, service, recordings: tuple[Path, str] | None) -> None:
+    def __init__(self, service, recordings: tuple[Path, str] | None, greeting_for=None) -> None:
+        """``greeting_for(mailbox)``: the mailbox's own greeting (a sound name) or None."""
         self.service = service
         self.recordings = recordings
+        self.greeting_for = greeting_for
         self.messages = 0
 
     async def __call__(self, call: AgiCall) -> None:
@@ -162,7 +168,7 @@ class VoicemailRoute:
         folder.mkdir(parents=True, exist_ok=True)
         name = file_id(linkedid) or uuid.uuid4().hex
         wav = folder / f"{name}.wav"
-        await call.stream_file("vm-intro")
+        await call.stream_file(self._greeting(mailbox))  # a hang-up here: no message
         caller_left = False
         try:
             await call.command(f'RECORD FILE {inside}/voicemail/{name} wav "#" '
@@ -178,6 +184,17 @@ class VoicemailRoute:
         if caller_left:
             raise AgiHangup(f"{call.channel} hung up after the voicemail")
         await call.stream_file("vm-goodbye")
+
+    def _greeting(self, mailbox: str) -> str:
+        """The queue's greeting (its mailbox's), else the stock one."""
+        try:
+            sound = self.greeting_for(mailbox) if self.greeting_for else None
+        except Exception:
+            log.exception("acd: no greeting for mailbox %s; vm-intro plays", mailbox)
+            sound = None
+        if isinstance(sound, str) and GREETING.fullmatch(sound) and ".." not in sound.split("/"):
+            return sound
+        return "vm-intro"
 
     def _link(self, linkedid: str, live, wav: Path, size: int, mailbox: str) -> None:
         self.messages += 1

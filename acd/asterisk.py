@@ -87,7 +87,8 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
                  vip_levels: Iterable[str] = ("vip",), clock: Callable[[], float] = time.time,
                  callback_poll: float | None = 5.0,
                  say: Callable[[str, str], str | None] | None = None, language: str = "en",
-                 outbound_cli: str = "", dial_wrap_up: float | None = None):
+                 outbound_cli: str = "", dial_wrap_up: float | None = None,
+                 greeting_for: Callable[[str], str | None] | None = None):
         """``ami``: an AmiSession; ``sessions``: the CRM's sessionmaker (None: no CRM
         facts, no persisted callbacks); ``history``: has record_segment/record_link
         (callcenter.history.CallHistory); ``dialled_of(linkedid)``: the number a
@@ -100,7 +101,9 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         offer); ``outbound_cli``: the caller ID (a number, e.g. the DID) shown on
         calls the ACD places through the carrier (click-to-dial, transfers to a
         number; "" lets the carrier decide); ``dial_wrap_up``: seconds of
-        after-call work after a click-to-dial call (None: the first queue's)."""
+        after-call work after a click-to-dial call (None: the first queue's);
+        ``greeting_for(mailbox)``: the sound name of a voicemail mailbox's own greeting,
+        or None (then the stock vm-intro plays)."""
         if not queues:
             raise ValueError("the ACD needs at least one queue")
         self.ami = ami
@@ -116,6 +119,7 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         self.vip_levels = tuple(vip_levels)
         self.clock = clock
         self.recordings = recordings
+        self.greeting_for = greeting_for
         self.online_check = online_check
         self.router = Router(queues, on_decision=self._on_decision, on_agent=self._on_agent)
         kwargs = {"tz": stats_tz} if stats_tz is not None else {}
@@ -183,7 +187,7 @@ class AcdService(Admission, Offers, Overflows, Callbacks, DueCallbacks, AgentCom
         """The FastAGI routes the dialplan calls: the announcer and the voicemail overflow."""
         from .announce import Announcer, VoicemailRoute
         self.announcer = Announcer(self)
-        self.voicemail = VoicemailRoute(self, self.recordings)
+        self.voicemail = VoicemailRoute(self, self.recordings, greeting_for=self.greeting_for)
         return {"acd-announce": self.announcer, "acd-voicemail": self.voicemail}
 
     async def start(self) -> None:

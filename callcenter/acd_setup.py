@@ -75,9 +75,10 @@ def make_say(prompts: Prompts) -> Callable[[str, str], str | None]:
 
 
 def build_acd(settings: Settings, sessions, *, registry=None, sandbox_root: Path | None = None,
-              prompts: Prompts | None = None) -> AcdFactory | None:
+              prompts: Prompts | None = None, greeting_for=None) -> AcdFactory | None:
     """``prompts``: the IVR's text-to-speech (default: built from the settings the
-    same way callcenter.ivr_setup does, sharing its cache)."""
+    same way callcenter.ivr_setup does, sharing its cache); ``greeting_for(mailbox)``:
+    the voicemail mailboxes' own greetings (callcenter.voicemail_setup.make_greetings)."""
     queues = load(settings)
     if queues is None:
         log.info("acd: off (acd.queues_file is empty); callers in a queue wait with music")
@@ -105,6 +106,7 @@ def build_acd(settings: Settings, sessions, *, registry=None, sandbox_root: Path
                           region=settings.crm.default_region, stats_interval=a.stats_interval,
                           stats_tz=tz, publish_period=a.publish_period,
                           dialled_of=engine.dialled_number, recordings=(host, inside),
-                          say=say, outbound_cli=outbound_cli, dial_wrap_up=dial_wrap_up)
+                          say=say, outbound_cli=outbound_cli, dial_wrap_up=dial_wrap_up,
+                          greeting_for=greeting_for)
     log.info("acd: %d queue(s) from %s: %s", len(queues), a.queues_file, ", ".join(queues))
     return factory

@@ -30,8 +30,9 @@ def add_commands(sub) -> dict:
                         help="skill name and proficiency 1-10; none given: show")
     skills.add_argument("--show", action="store_true", help="show the skills (the default)")
     skills.add_argument("--clear", action="store_true", help="remove all the agent's skills")
-    check = sub.add_parser("menus-check", help="validate the IVR menu files (ivr.menus_dir) "
-                           "and the queue file, and that every queue a menu names exists")
+    check = sub.add_parser("menus-check", help="validate the IVR menu files (ivr.menus_dir), "
+                           "the queue file and the recording policy with its mailboxes, and "
+                           "that every queue and mailbox a menu names exists")
     check.add_argument("--queues", default=None,
                        help="the queue file (default: acd.queues_file)")
     return {"user-add": _user_add, "token": _token, "dispositions-seed": _seed,
@@ -185,4 +186,24 @@ def _menus_check(settings, args) -> int:
     problems = check_ivr_queues(queues, _menu_queues(registry))
     for problem in problems:
         print(f"callcenter: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    return 1 if problems or not _recording_check(settings, registry, queues) else 0
+
+
+def _recording_check(settings, registry, queues) -> bool:
+    """The recording policy and the voicemail mailboxes (recording.policy_file):
+    valid, every mailbox the menus and queues name exists, every queue they name
+    is one of the ACD's."""
+    from . import recording_setup, voicemail_setup
+    from .settings import ConfigError
+    try:
+        mailboxes = voicemail_setup.mailboxes_of(settings)
+        voicemail_setup.check_mailboxes(mailboxes, registry, queues,
+                                        settings.recording.policy_file)
+        policy = recording_setup.load(settings, list(queues))
+    except ConfigError as exc:
+        print(f"callcenter: {exc}", file=sys.stderr)
+        return False
+    if policy is not None:
+        print(f"{settings.recording.policy_file}: recording policy for "
+              f"{len(policy.queues)} queue(s), {len(mailboxes)} mailbox(es)")
+    return True

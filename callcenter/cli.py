@@ -11,7 +11,7 @@ from asterisk_conf.ports import PortInUse
 from asterisk_conf.sandbox import SandboxError
 from asterisk_conf.instance import AsteriskError
 
-from . import acd_cli, admin_cli, crm_cli
+from . import acd_cli, admin_cli, crm_cli, recording_cli
 from . import settings as config
 
 # Errors that are the user's to fix: print the message, not a traceback.
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.update(admin_cli.add_commands(sub))
     commands.update(crm_cli.add_commands(sub))
     commands.update(acd_cli.add_commands(sub))
+    commands.update(recording_cli.add_commands(sub))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

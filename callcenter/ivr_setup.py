@@ -51,8 +51,11 @@ def load_menus(settings: Settings, prompts: Prompts) -> MenuRegistry:
     return registry
 
 
-def build_ivr(settings: Settings, *, sessions, history, bus, sandbox_root: Path | None) -> IvrParts:
-    prompts = build_prompts(settings, sandbox_root)
+def build_ivr(settings: Settings, *, sessions, history, bus, sandbox_root: Path | None,
+              prompts: Prompts | None = None, greeting_for=None) -> IvrParts:
+    """``greeting_for(mailbox)``: the voicemail mailboxes' own greetings
+    (callcenter.voicemail_setup.make_greetings), made with the same ``prompts``."""
+    prompts = prompts or build_prompts(settings, sandbox_root)
     registry = load_menus(settings, prompts)
     made = prompts.warm(_all_prompts(registry))
     log.info("ivr: %d flow(s) loaded, %d prompt(s) synthesised", len(registry.flows), made)
@@ -60,7 +63,8 @@ def build_ivr(settings: Settings, *, sessions, history, bus, sandbox_root: Path 
     recordings = (_host(settings.ivr.recordings_dir, sandbox_root), settings.ivr.recordings_dir)
     recordings[0].mkdir(parents=True, exist_ok=True)
     runtime = IvrRuntime(registry, prompts, sessions=sessions, region=settings.crm.default_region,
-                         recognizer=recognizer, history=history, bus=bus, recordings=recordings)
+                         recognizer=recognizer, history=history, bus=bus, recordings=recordings,
+                         greeting_for=greeting_for)
     return IvrParts(runtime, registry, prompts)
 
 

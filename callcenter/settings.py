@@ -97,6 +97,29 @@ class Acd:
 
 
 @dataclass
+class Recording:
+    # Who is recorded (per queue, outbound calls), consent, stereo or mixed, retention
+    # per queue; voicemail mailboxes (greeting, the queue called back, who gets the
+    # e-mail). Empty: nothing is recorded and voicemails are not mailed.
+    policy_file: str = "recording.yaml"
+    store_dir: str = ""  # published recordings; empty: <data_dir>/recordings
+    compress_format: str = "opus"  # opus, mp3 or none: what a background job turns WAVs into
+    retention_days: int = 90  # unless the policy says otherwise for a queue
+    transcribe: bool = True  # needs a vosk model: recording.vosk_model, else ivr.vosk_model
+    vosk_model: str = ""
+
+
+@dataclass
+class Mail:
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    username: str = ""
+    password: str = ""  # a secret: from the configuration or CALLCENTER_MAIL_PASSWORD
+    starttls: bool = False
+    sender: str = "callcenter@localhost.localdomain"
+
+
+@dataclass
 class Settings:
     data_dir: str = "var"
     database: Database = field(default_factory=Database)
@@ -106,6 +129,8 @@ class Settings:
     ivr: Ivr = field(default_factory=Ivr)
     crm: Crm = field(default_factory=Crm)
     acd: Acd = field(default_factory=Acd)
+    recording: Recording = field(default_factory=Recording)
+    mail: Mail = field(default_factory=Mail)
 
     @property
     def database_url(self) -> str:
@@ -115,7 +140,7 @@ class Settings:
 
 
 SECTIONS = {"database": Database, "asterisk": Asterisk, "agi": Agi, "web": Web, "ivr": Ivr,
-            "crm": Crm, "acd": Acd}
+            "crm": Crm, "acd": Acd, "recording": Recording, "mail": Mail}
 
 
 def load(path: str | Path | None = None, environ: dict | None = None) -> Settings:
@@ -203,6 +228,8 @@ def validate(s: Settings) -> None:
         raise ConfigError(f"crm.default_region must be a region code like US, GB or CN, "
                           f"got {s.crm.default_region!r}")
     _validate_acd(s.acd)
+    _validate_recording(s.recording, s.ivr)
+    _validate_mail(s.mail)
     url = s.database_url
     if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError(f"database.url must be a sqlite:// or postgresql+psycopg:// URL, got {url!r}")
@@ -242,3 +269,26 @@ def _validate_acd(a: Acd) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"acd.stats_timezone must be an IANA time zone like UTC or "
                           f"Europe/Berlin, got {a.stats_timezone!r}") from None
+
+
+def _validate_recording(r: Recording, ivr: Ivr) -> None:
+    if r.compress_format not in ("opus", "mp3", "none"):
+        raise ConfigError(f"recording.compress_format must be opus, mp3 or none, "
+                          f"got {r.compress_format!r}")
+    if not 1 <= r.retention_days <= 36500:
+        raise ConfigError(f"recording.retention_days must be 1-36500, got {r.retention_days}")
+    if r.vosk_model and not Path(r.vosk_model).is_dir():
+        raise ConfigError(f"recording.vosk_model: no model folder at {r.vosk_model} (download "
+                          "one from https://alphacephei.com/vosk/models and unpack it there)")
+    if r.store_dir and not r.store_dir.startswith("/"):
+        raise ConfigError(f"recording.store_dir must be an absolute path, got {r.store_dir!r}")
+
+
+def _validate_mail(m: Mail) -> None:
+    if not 1 <= m.smtp_port <= 65535:
+        raise ConfigError(f"mail.smtp_port must be a port number 1-65535, got {m.smtp_port}")
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", m.sender):
+        raise ConfigError(f"mail.sender must be an e-mail address, got {m.sender!r}")
+    if bool(m.username) != bool(m.password):
+        raise ConfigError("mail.username and mail.password go together (the password from "
+                          "CALLCENTER_MAIL_PASSWORD keeps it out of the file)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -217,6 +217,77 @@ class InteractionLink(Base):
     kind: Mapped[str] = mapped_column(String(16))  # one of LINK_KINDS
     ref: Mapped[str] = mapped_column(String(500))  # storage path or URL
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# -- recordings, transcripts, mail ----------------------------------------------
+
+RECORDING_KINDS = ("call", "voicemail")
+RECORDING_STATES = ("complete", "deleted")  # a file is listed only once published whole
+TRANSCRIPT_STATES = ("pending", "running", "done", "failed")
+MAIL_STATES = ("pending", "sent", "failed")
+
+
+class Recording(Base):
+    """A published audio file of an interaction: a recorded call or a voicemail.
+    ``path`` is relative to the recording store; the row exists only once the
+    file is complete (written aside, then renamed) and its checksum known."""
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # one of RECORDING_KINDS
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+    format: Mapped[str] = mapped_column(String(16))  # wav, opus, mp3 ...
+    channels: Mapped[int] = mapped_column(Integer)  # 1 mixed; 2: left the caller, right the agent
+    duration: Mapped[float] = mapped_column(Float)  # seconds
+    size: Mapped[int] = mapped_column(Integer)  # bytes
+    sha256: Mapped[str] = mapped_column(String(64))
+    # [[start, end], ...] seconds into the recording that hold silence, not audio (PCI)
+    paused: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="complete", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    compressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)  # queue, agent, policy, linkedid ...
+
+
+class Transcript(Base):
+    """What was said in a recording, per speaker, with word timings; one per recording."""
+    __tablename__ = "transcripts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), unique=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    error: Mapped[str] = mapped_column(String(300), default="")  # why it failed
+    language: Mapped[str] = mapped_column(String(16), default="")
+    text: Mapped[str] = mapped_column(Text, default="")  # what the keyword search reads
+    # [{"word", "start", "end", "conf", "speaker": caller|agent|mixed}, ...]
+    words: Mapped[list] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailOutbox(Base):
+    """A message to send (a voicemail to its team): kept until the SMTP server
+    takes it, retried with backoff meanwhile."""
+    __tablename__ = "mail_outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_addresses: Mapped[str] = mapped_column(String(1000))  # comma-separated
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    attachment: Mapped[str | None] = mapped_column(String(500))  # a file of the store
+    attachment_name: Mapped[str] = mapped_column(String(200), default="")
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interactions.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # -- service ------------------------------------------------------------------

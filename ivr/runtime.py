@@ -56,7 +56,9 @@ NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # queue and skill names
 TRANSFER_NUMBER = re.compile(r"\+?[0-9]{1,20}")
 KEYS = re.compile(r"[0-9*#]{1,12}")
 FILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+VM_SOUND = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)*")  # a mailbox greeting's sound
 TYPED = re.compile(r"[0-9]*")
+CONSENT_SOUND = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)*")  # [acd-wait] plays it
 
 KIND_OF: dict[type, str] = {cls: name for name, cls in KINDS.items()}
 
@@ -97,10 +99,15 @@ class CallState:
 class IvrRuntime:
     def __init__(self, flows, prompts, *, sessions=None, region: str = "US", recognizer=None,
                  history=None, bus=None, recordings: tuple[Path, str] | None = None,
-                 crm_timeout: float = 2.0, clock=time.time):
+                 crm_timeout: float = 2.0, clock=time.time, greeting_for=None,
+                 consent_for=None):
         """``flows``: has flow_for_did(did) (a MenuRegistry); ``prompts``: ivr.prompts.Prompts;
         ``recordings``: (folder as we see it, the same folder as Asterisk sees it) for
-        voicemail, utterances and faxes; ``history``: CallHistory or None."""
+        voicemail, utterances and faxes; ``history``: CallHistory or None;
+        ``greeting_for(mailbox)``: the sound name of the mailbox's own greeting, or None
+        (then the voicemail node's greeting plays); ``consent_for(queue)``: the sound
+        name of the recording-consent announcement callers of that queue hear before
+        waiting, or None (the composition root makes it from the recording policy)."""
         self.flows = flows
         self.prompts = prompts
         self.crm = Crm(sessions, region=region, timeout=crm_timeout)
@@ -116,6 +123,8 @@ class IvrRuntime:
                                  f"path of letters, digits, '_', '.', '-', got {inside!r}")
             self.recordings = (Path(host), inside.rstrip("/"))
         self.clock = clock
+        self.greeting_for = greeting_for
+        self.consent_for = consent_for
         self._nodes = {Play: self._play, Menu: self._menu, Collect: self._collect,
                        Lookup: self._lookup, Hours: self._hours, Language: self._language,
                        Queue: self._queue, Voicemail: self._voicemail, Fax: self._fax,
@@ -409,6 +418,7 @@ class IvrRuntime:
         await call.set_variable("CC_PRIORITY", str(node.priority))
         # The ACD asks the CRM about this customer (VIP, last agent); 0 = not identified.
         await call.set_variable("CC_CUSTOMER", str(state.customer_id or 0))
+        await self._consent(call, node.queue, step)
         await hand_off(call, "ivr-queue")
         state.outcome, state.finished = "queue", True
         await self._publish("ivr.queue", {
@@ -417,10 +427,35 @@ class IvrRuntime:
             "ivr": state.detail()})  # the path, keys and account: for the agent's screen pop
         return ""
 
+    async def _consent(self, call: AgiCall, queue: str, step: dict) -> None:
+        """CC_CONSENT: the announcement [acd-wait] plays once, before the caller waits,
+        where the queue's recording policy asks for consent (the recorder records such
+        a call only if it was heard)."""
+        if self.consent_for is None:
+            return
+        try:
+            sound = self.consent_for(queue)
+        except Exception:
+            log.exception("ivr: no consent announcement for queue %s", queue)
+            return
+        if not sound:
+            return
+        if not isinstance(sound, str) or len(sound) > 200 or not CONSENT_SOUND.fullmatch(sound) \
+                or ".." in sound.split("/"):
+            log.error("ivr: consent sound %r refused (not a sound name)", sound)
+            return
+        await call.set_variable("CC_CONSENT", sound)
+        step["consent"] = True
+
     async def _voicemail(self, state: CallState, node: Voicemail) -> str:
         step = state.enter(node)
-        greeting = node.greeting if has_sound(node.greeting, state.language) else VM_GREETING
-        await self._say(state, greeting)  # a hang-up here: no message, nothing linked
+        mailbox_greeting = self._mailbox_greeting(node.mailbox)
+        if mailbox_greeting:  # the queue's own greeting, from the mailbox
+            step["greeting"] = "mailbox"
+            await state.call.stream_file(mailbox_greeting)  # a hang-up here: no message
+        else:
+            greeting = node.greeting if has_sound(node.greeting, state.language) else VM_GREETING
+            await self._say(state, greeting)  # a hang-up here: no message, nothing linked
         host_dir, inside = self._folder("voicemail")
         wav = host_dir / f"{state.file_id}.wav"
         caller_left = False
@@ -444,11 +479,24 @@ class IvrRuntime:
         await self._say(state, GOODBYE)
         return ""
 
+    def _mailbox_greeting(self, mailbox: str) -> str | None:
+        if self.greeting_for is None:
+            return None
+        try:
+            sound = self.greeting_for(mailbox)
+        except Exception:
+            log.exception("ivr: no greeting for mailbox %s; the node's greeting plays", mailbox)
+            return None
+        if not isinstance(sound, str) or len(sound) > 200 or not VM_SOUND.fullmatch(sound) \
+                or ".." in sound.split("/"):
+            return None
+        return sound
+
     def _link_voicemail(self, state: CallState, node: Voicemail, wav: Path, size: int) -> None:
         meta = {"mailbox": node.mailbox, "flow": state.flow.name, "node": node.name,
                 "caller": state.caller, "format": "wav", "bytes": size,
                 "seconds": round((size - WAV_HEADER) / WAV_BYTES_PER_SECOND, 1),
-                "customer_id": state.customer_id}
+                "customer_id": state.customer_id, "schedule": closed_schedule(state)}
         if self.history is not None and state.linkedid:
             self.history.record_link(state.linkedid, "voicemail", str(wav), meta)
         self._publish_nowait("ivr.voicemail",
@@ -606,6 +654,16 @@ def flow_languages(flow: Flow) -> set[str]:
 def has_sound(prompt: Prompt, language: str) -> bool:
     chosen = prompt.for_language(language)
     return bool(chosen.sound or chosen.tts.strip())
+
+
+def closed_schedule(state: CallState) -> str | None:
+    """The schedule of the last hours node that found the call closed (the callback
+    of a voicemail left after hours is due when it opens), or None."""
+    for step in reversed(state.path):
+        if step.get("kind") == "hours" and step.get("branch") == "closed":
+            node = state.flow.nodes.get(step["node"]) if state.flow else None
+            return getattr(node, "schedule", None)
+    return None
 
 
 def safest_exit(flow: Flow | None) -> Queue | None:

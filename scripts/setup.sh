@@ -10,8 +10,8 @@ need_apt=()
 # debootstrap builds the Asterisk sandbox; espeak-ng and sox make the IVR's
 # text-to-speech prompts (and the tests' spoken callers); chromium runs the
 # browser tests of the web console (driven by Playwright, which downloads no
-# browser of its own here).
-for pkg in debootstrap espeak-ng sox chromium; do
+# browser of its own here); ffmpeg compresses recordings (through pydub).
+for pkg in debootstrap espeak-ng sox chromium ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -75,7 +75,7 @@ class AcdLab:
     """An engine with the IVR and the ACD on the lab, and the world to call it."""
 
     def __init__(self, lab, sessions, *, queues_file: Path = QUEUES, crm_timeout: float = 1.0,
-                 outbound_cli: str = OUTBOUND_CLI):
+                 outbound_cli: str = OUTBOUND_CLI, greeting_for=None):
         self.lab = lab
         self.sessions = sessions
         root = lab.pbx.root
@@ -96,7 +96,7 @@ class AcdLab:
                                   crm_timeout=crm_timeout)
         self.prompts = prompts_for(root)
         factory = acd_setup.build_acd(settings, sessions, registry=registry(), sandbox_root=root,
-                                      prompts=self.prompts)
+                                      prompts=self.prompts, greeting_for=greeting_for)
         spec = lab.pbx.spec
         self.engine = Engine(AmiAddress(spec.bind_address, spec.ami_port, spec.ami_username,
                                         spec.ami_secret), sessions, agi_host=lab.host,

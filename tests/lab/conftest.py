@@ -42,7 +42,7 @@ def lab(sandbox_root):
     lab.start()
     # The world's AstDB outlives a lab of the same name: phones answer and the
     # carrier hangs up as by default unless a test says otherwise.
-    for family in ("noanswer", "talk"):
+    for family in ("noanswer", "talk", "tone"):
         lab.world.rx(f"database deltree {family}", check=False)
     wait_registered(lab)
     yield lab

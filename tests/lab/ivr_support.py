@@ -77,7 +77,7 @@ class IvrLab:
     database the history writes); the history always writes ``sessions``."""
 
     def __init__(self, lab, sessions, *, crm_sessions=None, recognizer=None,
-                 crm_timeout: float = 1.0, prompts: Prompts | None = None):
+                 crm_timeout: float = 1.0, prompts: Prompts | None = None, greeting_for=None):
         self.lab = lab
         self.sessions = sessions
         root = lab.pbx.root
@@ -88,7 +88,8 @@ class IvrLab:
         self.runtime = IvrRuntime(
             registry_for(root), prompts or prompts_for(root), sessions=crm_sessions or sessions,
             recognizer=recognizer, history=self.history, bus=self.bus,
-            recordings=(self.recordings, f"{INSIDE}/{tag}"), crm_timeout=crm_timeout)
+            recordings=(self.recordings, f"{INSIDE}/{tag}"), crm_timeout=crm_timeout,
+            greeting_for=greeting_for)
         spec = lab.pbx.spec
         self.engine = Engine(AmiAddress(spec.bind_address, spec.ami_port, spec.ami_username,
                                         spec.ami_secret), sessions, agi_host=lab.host,

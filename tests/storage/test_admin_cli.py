@@ -122,3 +122,24 @@ def test_menus_check_takes_the_configured_queue_file(tmp_path, monkeypatch):
     assert code == 1 and 'unknown queue "support"' in err
     code, out, _ = run(tmp_path, "menus-check", "--queues", str(REPO / "queues" / "demo.yaml"))
     assert code == 0 and "2 queues" in out
+
+
+def test_menus_check_checks_the_recording_policy_and_mailboxes(tmp_path, monkeypatch):
+    monkeypatch.setenv("CALLCENTER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CALLCENTER_IVR_MENUS_DIR", str(REPO / "menus"))
+    monkeypatch.setenv("CALLCENTER_ACD_QUEUES_FILE", str(REPO / "queues" / "demo.yaml"))
+    monkeypatch.setenv("CALLCENTER_RECORDING_POLICY_FILE", str(REPO / "recording.yaml"))
+    code, out, err = run(tmp_path, "menus-check")
+    assert code == 0, err
+    assert "recording policy for 2 queue(s), 1 mailbox(es)" in out
+    no_mailbox = tmp_path / "policy.yaml"
+    no_mailbox.write_text("recording:\n  queues:\n    support: {mode: all}\nmailboxes: {}\n")
+    monkeypatch.setenv("CALLCENTER_RECORDING_POLICY_FILE", str(no_mailbox))
+    code, _, err = run(tmp_path, "menus-check")
+    assert code == 1 and "100" in err  # the demo menu's voicemail names mailbox 100
+    unknown_queue = tmp_path / "policy2.yaml"
+    unknown_queue.write_text("recording:\n  queues:\n    billing: {mode: all}\nmailboxes:\n"
+                             "  '100': {queue: support, email: [a@example.org]}\n")
+    monkeypatch.setenv("CALLCENTER_RECORDING_POLICY_FILE", str(unknown_queue))
+    code, _, err = run(tmp_path, "menus-check")
+    assert code == 1 and "billing" in err
