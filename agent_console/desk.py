@@ -24,11 +24,13 @@ class DeskUnavailable(RuntimeError):
 
 class Desk:
     """``acd``: the running acd.asterisk.AcdService (None: the platform runs
-    without an ACD, and every command says so)."""
+    without an ACD, and every command says so); ``recorder``: the running
+    recording service (recording.service.RecordingService) or None."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None, acd):
+    def __init__(self, loop: asyncio.AbstractEventLoop | None, acd, recorder=None):
         self.loop = loop
         self.acd = acd
+        self.recorder = recorder
 
     @property
     def available(self) -> bool:
@@ -38,6 +40,13 @@ class Desk:
         """Run ``await acd.<command>(*args, **kwargs)`` on the engine's loop and
         return its result; a refusal (acd.model.AcdError) passes through unchanged."""
         method = self._method(command)
+        return self._wait(method(*args, **kwargs), command, timeout)
+
+    def record(self, command: str, *args, timeout: float = COMMAND_TIMEOUT, **kwargs):
+        """The same for the recording service (start, stop, pause, resume)."""
+        if self.recorder is None or self.loop is None or self.loop.is_closed():
+            raise DeskUnavailable("call recording is not running")
+        method = getattr(self.recorder, command)
         return self._wait(method(*args, **kwargs), command, timeout)
 
     def read(self, query: str, *args, timeout: float = COMMAND_TIMEOUT):

@@ -66,7 +66,8 @@ class Feeds:
         self._loop = asyncio.get_running_loop()
         handlers = {"ivr.queue": self._on_ivr, "acd.offer": self._on_offer,
                     "acd.call": self._on_call, "acd.agent": self._on_agent,
-                    "acd.stats": self._on_stats, "acd.monitor": self._on_monitor}
+                    "acd.stats": self._on_stats, "acd.monitor": self._on_monitor,
+                    "recording.state": self._on_recording, "recording.alert": self._on_alert}
         self._subscriptions = [bus.subscribe(topic, handler) for topic, handler in handlers.items()]
 
     def close(self) -> None:
@@ -187,6 +188,18 @@ class Feeds:
     def _on_monitor(self, topic: str, payload: dict) -> None:
         if payload.get("supervisor"):
             self.hub.to_user(payload["supervisor"], "monitor", payload)
+
+    def _on_recording(self, topic: str, payload: dict) -> None:
+        """Recorded or not, paused or not: the agent's pop of that call shows it."""
+        agent, linkedid = payload.get("agent"), payload.get("linkedid")
+        if agent and linkedid:
+            state = {k: payload.get(k) for k in ("recording", "paused", "mode")}
+            self._change_pop(agent, linkedid, {"recording": state})
+
+    def _on_alert(self, topic: str, payload: dict) -> None:
+        self.hub.notice({"at": self.clock(), "level": payload.get("level", "error"),
+                         "message": str(payload.get("message", ""))[:500],
+                         "linkedid": payload.get("linkedid")})
 
     def _board_soon(self) -> None:
         """A fresh wallboard within board_gap seconds (one, however many changes)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 SUPERVISING = ("supervisor", "admin")
 MAILBOX_LIMIT = 256  # undelivered events; a page that falls this far behind reconnects
+NOTICES_KEPT = 20  # the supervisors' latest notices (recording storage problems ...)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Hub:
         self._agents: dict[str, dict] = {}  # username -> last acd.agent payload
         self._pops: dict[str, dict] = {}  # username -> the current screen pop
         self._board: dict | None = None
+        self._notices: collections.deque = collections.deque(maxlen=NOTICES_KEPT)
         self.delivered = 0
         self.dropped = 0  # streams closed for falling behind
 
@@ -100,6 +102,9 @@ class Hub:
             stream.put("pop", self._pops.get(viewer.username))
             if viewer.supervises and self._board is not None:
                 stream.put("board", self._board)
+            if viewer.supervises:
+                for notice in self._notices:
+                    stream.put("notice", notice)
         return stream
 
     def close(self, stream: Stream) -> None:
@@ -169,6 +174,13 @@ class Hub:
         with self._lock:
             self._board = board
             self._send(self._supervisors(), "board", board)
+
+    def notice(self, payload: dict) -> None:
+        """Something supervisors must know (a recording could not be stored):
+        kept for pages opened later."""
+        with self._lock:
+            self._notices.append(payload)
+            self._send(self._supervisors(), "notice", payload)
 
     def to_user(self, username: str, kind: str, data) -> None:
         with self._lock:

@@ -72,7 +72,7 @@ async def scripted_calls(world: World, engine: Engine, sessions) -> None:
         for did, number, name, keys in DEMO_CALLS:
             print(f"demo: {number} dials {did}" + (f" and presses {keys}" if keys else ""),
                   flush=True)
-            await world.place_call(did, number, name, CallerScript(keys=keys, delay=2.0, hold=8.0))
+            await world.place_call(did, number, name, CallerScript(keys=keys, delay=2.0, hold=14.0))
             await asyncio.wait_for(ended.get(), 60)
     finally:
         sub.cancel()

@@ -20,7 +20,7 @@ from asterisk_conf import ports
 from crm_core import db, migrate
 from cti.bus import InProcessBus
 
-from . import acd_setup, ivr_setup
+from . import acd_setup, ivr_setup, recording_setup, voicemail_setup
 from .engine import AmiAddress, Engine
 from .history import CallHistory
 from .settings import Settings
@@ -62,6 +62,7 @@ class Platform:
         self.engine: Engine | None = None
         self.web: WebServer | None = None
         self.feeds: Feeds | None = None
+        self.recording = self.recorder = self.voicemail = None
         self._lab_started = False
 
     async def start(self) -> None:
@@ -73,12 +74,9 @@ class Platform:
             Path(settings.asterisk.files_root) if settings.asterisk.files_root else None)
         bus = InProcessBus()
         history = CallHistory(self.sessions, region=settings.crm.default_region)
-        # Menus are validated before Asterisk starts: a broken file stops us here.
-        self.ivr = await asyncio.to_thread(ivr_setup.build_ivr, settings, sessions=self.sessions,
-                                           history=history, bus=bus, sandbox_root=files_root)
-        # So is the queue file, and every queue the menus name must be in it.
-        acd = acd_setup.build_acd(settings, self.sessions, registry=self.ivr.registry,
-                                  sandbox_root=files_root, prompts=self.ivr.prompts)
+        # Every file (menus, queues, mailboxes, recording policy) is validated, and
+        # the prompts synthesised, before Asterisk starts: a broken file stops us here.
+        await asyncio.to_thread(self._prepare, bus, history, files_root)
         if self._own_lab:
             await asyncio.to_thread(self.lab.start)
             self._lab_started = True
@@ -86,11 +84,58 @@ class Platform:
                              agi_port=settings.agi.port, ivr_handler=self.ivr.runtime.handle,
                              history=history, bus=bus,
                              inbound_contexts=(settings.asterisk.inbound_context,),
-                             region=settings.crm.default_region, acd=acd)
-        self.web, self.feeds = build_web(settings, self.sessions, self.engine)
-        self.feeds.attach(bus)  # before the engine starts: no event is missed
-        await self.engine.start()
+                             region=settings.crm.default_region, acd=self._acd)
+        await self._start_engine(bus)
         self.web.start()
+
+    def _prepare(self, bus, history, files_root: Path | None) -> None:
+        """The IVR, the ACD, voicemail and recording from their files (blocking)."""
+        settings = self.settings
+        mailboxes = voicemail_setup.mailboxes_of(settings)
+        prompts = ivr_setup.build_prompts(settings, files_root)
+        greeting_for = voicemail_setup.make_greetings(mailboxes, prompts)
+        self.ivr = ivr_setup.build_ivr(settings, sessions=self.sessions, history=history,
+                                       bus=bus, sandbox_root=files_root, prompts=prompts,
+                                       greeting_for=greeting_for)
+        # Every queue the menus name must be in the queue file.
+        self._acd = acd_setup.build_acd(settings, self.sessions, registry=self.ivr.registry,
+                                        sandbox_root=files_root, prompts=prompts,
+                                        greeting_for=greeting_for)
+        queues = acd_setup.load(settings)
+        voicemail_setup.check_mailboxes(mailboxes, self.ivr.registry, queues,
+                                        settings.recording.policy_file)
+        self.recording = recording_setup.build_recorder(
+            settings, self.sessions, sandbox_root=files_root, prompts=prompts,
+            queue_names=list(queues) if queues else None)
+        if self.recording is not None:
+            self.ivr.runtime.consent_for = self.recording.consent
+        self.voicemail = voicemail_setup.build_voicemail(
+            settings, self.sessions, mailboxes=mailboxes, registry=self.ivr.registry,
+            sandbox_root=files_root)
+
+    async def _start_engine(self, bus) -> None:
+        """Everything that listens to the engine subscribes before it starts, so
+        no event is missed; then the engine, the recorder and voicemail start."""
+        self.recorder = self.recording(self.engine) if self.recording is not None else None
+        if self.recorder is not None:
+            self.recorder.attach()
+        self.voicemail.service.dialled_of = self.engine.dialled_number
+        self.voicemail.attach(bus)
+        self.web, self.feeds = build_web(self.settings, self.sessions, self.engine,
+                                         recorder=self.recorder)
+        self.feeds.attach(bus)
+        await self.engine.start()
+        if self.recorder is not None:
+            await self.recorder.open()
+        await self.voicemail.start()
+
+    def reload(self) -> None:
+        """SIGHUP: the menus and the recording policy again; a broken file leaves
+        the last good one active."""
+        ivr_setup.reload_menus(self.ivr)
+        if self.recording is not None:
+            queues = acd_setup.load(self.settings)
+            self.recording.reload(list(queues) if queues else None)
 
     def _ami_address(self) -> AmiAddress:
         if self.lab is not None:
@@ -110,6 +155,10 @@ class Platform:
                 self.feeds.close()  # ends the browsers' event streams: the web stops at once
             if self.web is not None:
                 await asyncio.to_thread(self.web.stop)
+            if self.voicemail is not None:
+                await self.voicemail.stop()
+            if self.recorder is not None:
+                await self.recorder.close()
             if self.engine is not None:
                 await self.engine.stop()
         finally:
@@ -134,8 +183,7 @@ async def run(settings: Settings, demo: bool = True) -> None:
             print(f"demo data: {line}", flush=True)
     try:
         await platform.start()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, ivr_setup.reload_menus,
-                                                      platform.ivr)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, platform.reload)
         settle_memory()
         print(f"callcenter: engine linked to Asterisk; agent console and wallboard at "
               f"{platform.url} (sign in as agent, agent2 or supervisor)", flush=True)
@@ -151,7 +199,8 @@ async def run(settings: Settings, demo: bool = True) -> None:
         print("callcenter: stopped", flush=True)
 
 
-def build_web(settings: Settings, sessions, engine: Engine) -> tuple[WebServer, Feeds]:
+def build_web(settings: Settings, sessions, engine: Engine,
+              recorder=None) -> tuple[WebServer, Feeds]:
     """The web app on a thread of this process, linked to the engine: commands
     go through the Desk (onto this loop), the engine's bus feeds the pages."""
     hub = Hub()
@@ -159,8 +208,9 @@ def build_web(settings: Settings, sessions, engine: Engine) -> tuple[WebServer, 
     app = create_app(sessions, region=settings.crm.default_region,
                      secret_key=load_secret_key(settings.web.secret_key, settings.data_dir),
                      secure_cookies=settings.web.cookies_secure,
-                     desk=Desk(asyncio.get_running_loop(), engine.acd), hub=hub, feeds=feeds,
-                     not_ready_reasons=settings.web.reasons)
+                     desk=Desk(asyncio.get_running_loop(), engine.acd, recorder=recorder),
+                     hub=hub, feeds=feeds, not_ready_reasons=settings.web.reasons,
+                     recordings_dir=recording_setup.store_dir(settings))
     return WebServer(app, settings.web.host, settings.web.port), feeds
 
 

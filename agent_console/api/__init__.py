@@ -1,7 +1,7 @@
 """The CRM's REST API: JSON under /api/v1, bearer tokens, roles per route.
 
 One module per resource (customers, cards, lookup, tickets, callbacks,
-dispositions, dnc, users), each with its table of routes; ``auth`` checks
+dispositions, dnc, users, transcripts), each with its table of routes; ``auth`` checks
 tokens and roles, ``schemas`` parses requests, ``errors`` turns every error
 into JSON in one place. ``openapi.yml`` describes all of it and is served at
 GET /api/v1/openapi.yml, the one route without a token.
@@ -15,13 +15,15 @@ from sqlalchemy.orm import sessionmaker
 
 from crm_core.phones import check_region
 
-from . import callbacks, cards, customers, dispositions, dnc, errors, lookup, tickets, users
+from . import (callbacks, cards, customers, dispositions, dnc, errors, lookup, tickets,
+               transcripts, users)
 from .context import Api
 
 URL_PREFIX = "/api/v1"
 MAX_CONTENT_LENGTH = 1024 * 1024  # bytes of request body; more is a 413
 OPENAPI = Path(__file__).with_name("openapi.yml")
-RESOURCES = (customers, cards, lookup, tickets, callbacks, dispositions, dnc, users)
+RESOURCES = (customers, cards, lookup, tickets, callbacks, dispositions, dnc, users,
+             transcripts)
 
 
 def create_api(sessions: sessionmaker, *, region: str = "US") -> Blueprint:

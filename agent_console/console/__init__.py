@@ -13,4 +13,4 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__)
 
-from . import agent, calls, page, wrapup, replies  # noqa: E402,F401  (routes on bp)
+from . import agent, calls, page, recording, wrapup, replies  # noqa: E402,F401

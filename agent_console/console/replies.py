@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from acd.model import AcdError
 from crm_core.errors import CrmError
+from recording.errors import RecordingError
 
 from ..api.errors import crm_error, http_error, unexpected
 from ..api.replies import reply
@@ -21,7 +22,7 @@ from . import bp
 log = logging.getLogger(__name__)
 
 
-def refused(exc: AcdError):
+def refused(exc: AcdError | RecordingError):
     return reply({"error": "refused", "message": str(exc)}, 409)
 
 
@@ -31,7 +32,8 @@ def unavailable(exc: DeskUnavailable):
 
 def register_errors(blueprint) -> None:
     """JSON errors for a blueprint of commands (the console's, the wallboard's)."""
-    for kind, handler in ((AcdError, refused), (DeskUnavailable, unavailable),
+    for kind, handler in ((AcdError, refused), (RecordingError, refused),
+                          (DeskUnavailable, unavailable),
                           (CrmError, crm_error), (HTTPException, http_error),
                           (Exception, unexpected)):
         blueprint.register_error_handler(kind, handler)

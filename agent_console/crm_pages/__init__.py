@@ -16,4 +16,4 @@ bp = Blueprint("crm", __name__, url_prefix="/crm")
 bp.add_app_template_filter(show_time, "crm_time")
 bp.add_app_template_test(is_overdue, "crm_overdue")
 
-from . import card, dial, new_customer, search, tickets  # noqa: E402,F401  (routes on bp)
+from . import card, dial, interaction, new_customer, search, tickets, transcripts  # noqa: E402,F401

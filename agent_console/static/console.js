@@ -137,12 +137,13 @@
   function renderPop() {
     $("pop").classList.toggle("hidden", !pop);
     $("no-pop").classList.toggle("hidden", !!pop);
-    if (!pop) return;
+    if (!pop) { renderRecording(); return; }
     $("pop").dataset.linkedid = pop.linkedid;
     $("pop-direction").textContent = pop.direction === "outbound" ? "Calling" : "Call from";
     $("pop-caller").textContent = pop.direction === "outbound" ? pop.number : pop.caller;
     $("pop-phase").textContent = PHASE_TEXT[pop.phase] || pop.phase;
     $("consult-buttons").classList.toggle("hidden", pop.phase !== "consulting");
+    renderRecording();
     renderFacts();
     renderCustomer();
     renderMatches();
@@ -154,6 +155,18 @@
     chooseDisposition(saved ? saved.disposition : chosen);
     $("btn-dismiss").disabled = LIVE.includes(pop.phase);
     tick();
+  }
+
+  function renderRecording() {
+    const rec = (pop && pop.recording) || {};
+    const live = pop && ["talking", "on_hold", "consulting"].includes(pop.phase);
+    $("recording-state").textContent = !pop ? "Not recorded" : rec.paused ? "Recording paused" :
+      rec.recording ? "● Recording" : "Not recorded";
+    $("recording-state").className = rec.recording && !rec.paused ? "bad" : "muted";
+    $("btn-record").disabled = !live || !!rec.recording;
+    $("btn-record-stop").disabled = !live || !rec.recording || rec.mode !== "on_demand";
+    $("btn-record-pause").disabled = !live || !rec.recording || !!rec.paused;
+    $("btn-record-resume").disabled = !live || !rec.paused;
   }
 
   function newPop(next) {
@@ -260,6 +273,10 @@
   $("btn-resume").addEventListener("click", () => command("/console/call/resume"));
   $("btn-hangup").addEventListener("click", () => command("/console/call/hangup"));
   $("btn-complete").addEventListener("click", () => command("/console/call/transfer/complete"));
+  for (const [id, path] of [["btn-record", "start"], ["btn-record-stop", "stop"],
+                            ["btn-record-pause", "pause"], ["btn-record-resume", "resume"]]) {
+    $(id).addEventListener("click", () => command(`/console/recording/${path}`));
+  }
   $("btn-cancel-transfer").addEventListener("click", () => command("/console/call/transfer/cancel"));
   $("transfer-form").addEventListener("submit", (e) => {
     e.preventDefault();

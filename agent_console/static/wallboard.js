@@ -112,6 +112,11 @@
       else agents.set(payload.agent, {...(agents.get(payload.agent) || {}), ...payload});
       renderAgents();
     },
+    notice: (payload) => {  // e.g. a recording that could not be stored
+      const when = new Date(payload.at * 1000).toLocaleTimeString();
+      $("notices").prepend(el("p", {class: "alert", role: "alert"}, `${when}: ${payload.message}`));
+      while ($("notices").children.length > 10) $("notices").lastChild.remove();
+    },
     monitor: (payload) => {
       const on = payload.state !== "ended";
       $("monitor-status").textContent = on ? `${payload.state}: ${payload.mode} ${payload.agent}` : "";

@@ -35,6 +35,7 @@ class ConsoleStack:
         settings.web.port = ports.free_port(lab.host)
         settings.ivr.menus_dir = str(ROOT / "menus")
         settings.acd.queues_file = str(ROOT / "queues" / "demo.yaml")
+        settings.recording.policy_file = str(ROOT / "recording.yaml")
         for key, value in settings_overrides.items():
             section, name = key.split("__")
             setattr(getattr(settings, section), name, value)

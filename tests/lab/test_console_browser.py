@@ -67,6 +67,16 @@ async def test_an_agent_takes_a_call_from_pop_to_wrap_up(lab, tmp_path):
         assert spy.get("SpyerChannel", "").startswith("PJSIP/1003-")
         assert spy.get("SpyeeChannel", "").startswith("PJSIP/1001-")
 
+        # The support queue records every call: pause it while a card number is read out.
+        await expect(agent.locator("#recording-state")).to_have_text("● Recording",
+                                                                     timeout=10_000)
+        await agent.click("#btn-record-pause")
+        await expect(agent.locator("#recording-state")).to_have_text("Recording paused",
+                                                                     timeout=10_000)
+        await agent.click("#btn-record-resume")
+        await expect(agent.locator("#recording-state")).to_have_text("● Recording",
+                                                                     timeout=10_000)
+
         # Hold and resume from the console: the caller hears music meanwhile.
         await agent.click("#btn-hold")
         await expect(agent.locator("#state")).to_have_text("on hold", timeout=10_000)
@@ -109,6 +119,23 @@ async def test_an_agent_takes_a_call_from_pop_to_wrap_up(lab, tmp_path):
         assert stack.interaction(linkedid).notes == "Asked about rotor 3. Promised a call back."
         await expect(agent.locator("#recent")).to_contain_text("+15551230002")
         await screenshot(agent, "console-after-call")
+
+        # The recording is published: the supervisor plays it on the call's page, seeking
+        # (an HTTP range request) works.
+        row = stack.interaction(linkedid)
+        player = supervisor.locator("audio")
+        for _ in range(60):
+            await supervisor.goto(f"{stack.url}/crm/interactions/{row.id}")
+            if await player.count():
+                break
+            await asyncio.sleep(0.5)
+        await expect(player).to_have_count(1)
+        await expect(supervisor.locator("#h-recordings + article")).to_contain_text("Paused")
+        source = await player.get_attribute("src")
+        status = await supervisor.evaluate(
+            "src => fetch(src, {headers: {Range: 'bytes=0-99'}}).then(r => r.status)", source)
+        assert status == 206
+        await screenshot(supervisor, "interaction-with-recording")
 
 
 async def test_a_shared_number_is_picked_and_an_unknown_caller_created(lab, tmp_path):

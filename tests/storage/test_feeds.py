@@ -151,3 +151,19 @@ async def test_a_crm_failure_still_pops_the_bare_call(wired, monkeypatch):
     pop = await pop_of(wired.hub, "ann", "1.1")
     assert pop["card"] is None and pop["error"] and pop["caller"] == "+15551230001"
     assert wired.feeds.pop_failures == 1
+
+
+async def test_recording_state_reaches_the_pop_and_alerts_the_supervisors(wired):
+    offer(wired.bus, "ann", "1.1", "+15551230001")
+    wired.bus.publish_nowait("recording.state", {"agent": "ann", "linkedid": "1.1",
+                                                 "recording": True, "paused": True,
+                                                 "mode": "all"})
+    await pop_of(wired.hub, "ann", "1.1")
+    for _ in range(100):
+        if (wired.hub.pop_of("ann") or {}).get("recording"):
+            break
+        await asyncio.sleep(0.01)
+    assert wired.hub.pop_of("ann")["recording"] == {"recording": True, "paused": True,
+                                                     "mode": "all"}
+    wired.bus.publish_nowait("recording.alert", {"level": "error", "message": "disk full"})
+    assert [n["message"] for n in wired.hub._notices] == ["disk full"]

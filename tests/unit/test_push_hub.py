@@ -118,3 +118,13 @@ def test_close_all_wakes_every_waiting_page():
     with pytest.raises(StreamClosed):
         stream.get(5)
     assert hub.connected() == 0
+
+
+def test_notices_reach_supervisors_now_and_later():
+    hub = Hub()
+    ann, sue = hub.open(ANN), hub.open(SUE)
+    drain(ann), drain(sue)
+    hub.notice({"message": "recording store full"})
+    assert kinds(ann) == [] and drain(sue) == [("notice", {"message": "recording store full"})]
+    assert ("notice", {"message": "recording store full"}) in drain(hub.open(SUE))
+    assert "notice" not in kinds(hub.open(ANN))

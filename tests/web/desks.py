@@ -20,5 +20,9 @@ class RecordingDesk:
             raise self.error
         return "9.9" if command == "dial" else None
 
+    def record(self, command, *args, **kwargs):
+        """The recording service's commands (start, stop, pause, resume)."""
+        return self.run(f"record.{command}", *args, **kwargs)
+
     def refuse(self, message: str) -> None:
         self.error = AcdError(message)

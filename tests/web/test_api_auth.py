@@ -42,6 +42,7 @@ MATRIX = [
     ("GET", "/dnc/check?number=%2B15551230001", EVERYONE),
     ("POST", "/users", ADMINS),
     ("POST", "/users/1/tokens", ADMINS),
+    ("GET", "/transcripts?q=refund", EVERYONE),
 ]
 IDS = [f"{m} {p.split('?')[0]}" for m, p, _ in MATRIX]
 FORBIDDEN = [pytest.param(m, p, role, id=f"{m} {p.split('?')[0]} as {role}")

@@ -139,3 +139,20 @@ def test_a_typed_number_of_one_customer_dials_for_that_customer(console):
     console.desk.calls.clear()
     assert post(client, "/console/dial", {"number": "+4930123456"}).status_code == 200
     assert console.desk.calls == [("dial", ("ann", "+4930123456"), {"customer_id": None})]
+
+
+@pytest.mark.parametrize("command", ["start", "stop", "pause", "resume"])
+def test_recording_commands_reach_the_recording_service(console, command):
+    client = console.client("ann")
+    assert post(client, f"/console/recording/{command}").status_code == 200
+    assert console.desk.calls == [(f"record.{command}", ("ann",), {})]
+    assert post(client, f"/console/recording/{command}", csrf=False).status_code == 400
+    assert post(client, f"/console/recording/{command}", {"why": 1}).status_code == 422
+    assert len(console.desk.calls) == 1
+
+
+def test_a_recording_refusal_is_a_409_with_the_reason(console):
+    from recording.errors import RecordingError
+    console.desk.error = RecordingError("ann records by policy (all); pause it instead")
+    reply = post(console.client("ann"), "/console/recording/stop")
+    assert reply.status_code == 409 and "pause it instead" in reply.json["message"]
