@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import os
 import secrets
 from datetime import timedelta
@@ -24,6 +25,10 @@ from flask.sessions import SecureCookieSessionInterface
 from crm_core import users
 from crm_core.models import ROLES, User
 
+from .throttle import SignInThrottle
+
+log = logging.getLogger("agent_console.auth")
+
 SESSION_LIFETIME = timedelta(hours=12)
 SECRET_KEY_FILE = "web-secret-key"
 MIN_SECRET_KEY = 32  # characters
@@ -32,6 +37,7 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/api/v1"
 LOGIN_FAILED = "Unknown username or wrong password."  # one message: no user enumeration
+TOO_MANY = "Too many failed sign-ins. Try again in {wait}."  # any username: no enumeration
 
 
 def configure(app: Flask, secret_key: str | None, *, secure_cookies: bool) -> None:
@@ -172,31 +178,52 @@ def _local_path(target: str | None) -> str:
 
 
 def register_pages(app: Flask) -> None:
+    app.config.setdefault("SIGN_IN_THROTTLE", SignInThrottle())
+
     @app.route("/login", methods=["GET", "POST"])
     def login():
         target = _local_path(request.values.get("next"))
-        error, status, username = None, 200, ""
+        error, status, username, wait = None, 200, "", 0
         if request.method == "POST":  # the CSRF check has already passed
             username = request.form.get("username", "")[:64]
             password = request.form.get("password", "")
-            with current_app.config["SESSIONS"]() as db:
-                user = users.authenticate(db, username, password)
-                identity = (user.id, user.role) if user is not None else None
-            if identity is None:
+            throttle, address = current_app.config["SIGN_IN_THROTTLE"], request.remote_addr or ""
+            wait = throttle.wait_for(username, address)
+            identity = None
+            if wait == 0:  # refused attempts never reach the password check
+                with current_app.config["SESSIONS"]() as db:
+                    user = users.authenticate(db, username, password)
+                    identity = (user.id, user.role) if user is not None else None
+            if wait:
+                log.warning("sign-in refused for %r from %s: too many failures (%d s left)",
+                            username, address, wait)
+                error, status = TOO_MANY.format(wait=_duration(wait)), 429
+            elif identity is None:
+                throttle.failed(username, address)
                 error, status = LOGIN_FAILED, 401
             else:
+                throttle.succeeded(username)
                 session.clear()  # nothing from before sign-in survives (fixation)
                 session.permanent = True
                 session["user_id"], session["role"] = identity
                 session["csrf"] = secrets.token_urlsafe(32)
                 return _no_store(redirect(target))
         page = render_template("login.html", error=error, next=target, username=username)
-        return _no_store(make_response(page, status))
+        response = make_response(page, status)
+        if wait:
+            response.headers["Retry-After"] = str(wait)
+        return _no_store(response)
 
     @app.post("/logout")
     def logout():
         session.clear()
         return _no_store(redirect(url_for("login")))
+
+
+def _duration(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return f"{seconds} seconds" if seconds < 60 else \
+        f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
 def _no_store(response):

@@ -302,3 +302,31 @@ def test_sessions_survive_a_new_app_with_the_same_key(sessions, client):
     other.set_cookie(COOKIE, cookie)
     assert other.get("/history").status_code == 302
 
+
+
+def test_guessing_a_password_is_held_after_five_failures(client, app, sessions):
+    for _ in range(5):
+        assert sign_in(client, "agent1", "guess").status_code == 401
+    held = sign_in(client, "agent1")  # even the right password is not checked now
+    assert held.status_code == 429
+    assert 0 < int(held.headers["Retry-After"]) <= 15 * 60
+    assert "Too many failed sign-ins. Try again in 15 minutes." in held.get_data(as_text=True)
+    assert "user_id" not in session_of(client)
+    # an unknown username is held the same way (no account enumeration)
+    for _ in range(5):
+        sign_in(client, "nobody1", "guess")
+    assert sign_in(client, "nobody1", "guess").status_code == 429
+    # another account signs in from the same place
+    assert sign_in(client, "supervisor1").status_code == 302
+
+
+def test_a_success_resets_the_count_and_the_address_limit_holds_spraying(client, app):
+    for _ in range(4):
+        sign_in(client, "admin1", "guess")
+    assert sign_in(client, "admin1").status_code == 302
+    for _ in range(4):
+        assert sign_in(client, "admin1", "guess").status_code == 401  # counted afresh
+    for n in range(30 - 8):  # one address trying many names: 30 failures in the window
+        sign_in(client, f"spray{n}", "guess")
+    held = sign_in(client, "agent1")
+    assert held.status_code == 429 and held.headers["Retry-After"]
