@@ -56,6 +56,7 @@ def file_state(path: Path) -> tuple[str, int]:
 
 class Finishing:
     async def _finish(self, rec: LiveRecording) -> None:
+        self._finishing.add(rec.fid)  # not a leftover (recording.leftovers)
         try:
             await self._finish_files(rec)
         except Exception as exc:  # never leave a recording half-handled silently
@@ -63,6 +64,8 @@ class Finishing:
             self._alert("error", f"call {rec.linkedid}: recording {rec.fid} failed "
                         f"({exc.__class__.__name__}: {exc})", rec.linkedid)
             raise
+        finally:
+            self._finishing.discard(rec.fid)
 
     async def _finish_files(self, rec: LiveRecording) -> None:
         states = await self._closed(rec)

@@ -43,6 +43,7 @@ from cti.ami_errors import AmiActionError, AmiError
 
 from .commands import Commands
 from .finish import Finishing
+from .leftovers import Leftovers
 from .live import CHANNEL_ID, RECORDING, USERNAME, LiveRecording, Talk
 from .names import check_inside, file_id, incoming_files
 from .policy import NAME as QUEUE_NAME, Policy, Rule, decide
@@ -57,7 +58,7 @@ TALK_EVENTS = ("answered", "transferred", "ended")
 MIN_FREE = 1 << 20  # bytes the incoming folder needs to start a recording
 
 
-class RecordingService(Commands, Finishing):
+class RecordingService(Commands, Finishing, Leftovers):
     def __init__(self, ami, bus, sessions, policy: Policy, *, store: Store,
                  incoming: tuple[Path, str], rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time, jobs=(), command_wait: float = 2.0,
@@ -92,6 +93,8 @@ class RecordingService(Commands, Finishing):
         self._loops: list[asyncio.Task] = []
         self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="recording-io")
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-db")
+        self._finishing: set[str] = set()  # fids being finished now
+        self._left_alerted: set[str] = set()  # leftovers already reported as stuck
         self.published = 0  # recordings finished and in the CRM (tests, the log)
         self.failed = 0  # recordings given up (storage faults)
 
@@ -114,6 +117,8 @@ class RecordingService(Commands, Finishing):
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._every(seconds, job), name=f"recording-{i}")
                        for i, (seconds, job) in enumerate(self.jobs)]
+        # what an earlier run left recording when it stopped (recording.leftovers)
+        self._loops.append(loop.create_task(self._sweep_loop(), name="recording-leftovers"))
         log.info("recording: on; store %s, Asterisk writes into %s", self.store.root,
                  self.incoming[1])
 

@@ -19,6 +19,7 @@ from crm_core import audit, interactions
 from crm_core.models import Recording
 from recording.compress import compress_due
 from recording.errors import RecordingError
+from recording.finish import file_state
 from recording.retention import run_retention
 
 from .acd_support import CARE, SALES, SUPPORT, add_agent, originate_waiting_caller
@@ -304,3 +305,38 @@ async def test_compression_then_retention_of_a_published_recording(lab, rec, cap
     (row,) = rec.rows(linkedid)
     assert row.status == "deleted" and row.deleted_at is not None and not opus.exists()
     assert f"retention: deleted {row.path}" in caplog.text
+
+
+async def test_a_recording_left_by_a_stopped_engine_is_published_at_the_next_start(lab, rec):
+    """The recorder stops while a call is recorded (a deploy, with Asterisk
+    running on); MixMonitor goes on and closes its files when the call ends; the
+    next recorder publishes them on the call, with both sides in place."""
+    use(rec)
+    linkedid = await rec.talk(CARE, "+15557000013", agent_tone=4)
+    await rec.event("recording.state", agent="alice", linkedid=linkedid, recording=True)
+    await rec.service.close()  # the engine's recorder is gone, Asterisk's MixMonitor is not
+    await rec.acd_lab.wait_bus("acd.call", event="ended", linkedid=linkedid, timeout=30)
+    kept = [p for p in rec.incoming_files() if p.name.startswith(linkedid)]
+    assert len(kept) == 2
+    for _ in range(100):  # Asterisk closes them once MixMonitor notices the hang-up
+        if all(file_state(p)[0] == "closed" for p in kept):
+            break
+        await asyncio.sleep(0.1)
+    assert rec.rows(linkedid) == []
+
+    again = rec.factory(rec.acd_lab.engine)  # the next start
+    again.jobs, again.leftover_age = (), 0.5
+    await asyncio.sleep(1.0)
+    again.attach()
+    rec.service = again
+    await again.open()  # looks for leftovers at once
+    published = await rec.event("recording.published", linkedid=linkedid)
+    assert published["recovered"] is True
+    (row,) = rec.rows(linkedid)
+    assert row.channels == 2 and row.meta["recovered"] and row.meta["length_checked"] is False
+    caller, agent = channels_of(rec.store.root / row.path)
+    assert row.duration > 3
+    for side, mine, other in ((caller, "caller", "agent"), (agent, "agent", "caller")):
+        heard = energies(window(side, 0.5, 2.5))
+        assert heard[mine] > 1000 and heard[other] < 0.02 * heard[mine], (mine, heard)
+    assert not [p for p in rec.incoming_files() if p.name.startswith(linkedid)]

@@ -37,7 +37,8 @@ def store(console_crm, tmp_path):
     return app, sessions, ids, tmp_path
 
 
-def recorded_call(sessions, ids, store_dir, *, agent="ann", words=None, relative=None):
+def recorded_call(sessions, ids, store_dir, *, agent="ann", words=None, relative=None,
+                  meta=None):
     linkedid = f"rec.{next(_calls)}"
     audio = wav_bytes()
     relative = relative or f"2026/12/05/{linkedid}.wav"
@@ -52,7 +53,8 @@ def recorded_call(sessions, ids, store_dir, *, agent="ann", words=None, relative
         row.agent_id = ids[agent]
         recording = Recording(interaction_id=row.id, kind="call", path=relative, format="wav",
                               channels=2, duration=1.0, size=len(audio),
-                              sha256=hashlib.sha256(audio).hexdigest(), paused=[[0.2, 0.4]])
+                              sha256=hashlib.sha256(audio).hexdigest(), paused=[[0.2, 0.4]],
+                              meta=meta or {})
         s.add(recording)
         s.flush()
         if words is not None:
@@ -113,6 +115,15 @@ def test_the_interaction_page_shows_players_and_who_said_what(store):
     assert "Paused (silence) at 0.2-0.4 s" in page
     other = client_of(app, "bob").get(f"/crm/interactions/{interaction}").get_data(as_text=True)
     assert f'src="/recordings/{recording}"' not in other and "Only the agent" in other
+    assert "Recovered after an engine restart" not in page
+
+
+def test_a_recording_recovered_after_a_restart_says_so(store):
+    app, sessions, ids, store_dir = store
+    interaction, _, _ = recorded_call(sessions, ids, store_dir,
+                                      meta={"recovered": True, "length_checked": False})
+    page = client_of(app, "ann").get(f"/crm/interactions/{interaction}").get_data(as_text=True)
+    assert "Recovered after an engine restart" in page
 
 
 def test_turns_group_words_by_speaker_in_time_order():
