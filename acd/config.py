@@ -39,7 +39,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import yaml
+from cti.yaml_file import read_yaml
 
 from .model import OVERFLOW_ACTIONS, Overflow, QueueConfig
 
@@ -51,7 +51,6 @@ SKILL = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # as the router and the CRM
 MOH_CLASS = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAILBOX = re.compile(r"[A-Za-z0-9_-]{1,40}")
 DTMF = re.compile(r"[0-9*#]")
-MAX_FILE_BYTES = 1_000_000
 TOP_LEVEL = ("queues",)
 QUEUE_KEYS = ("skills", "priority", "service_level", "max_wait", "overflow", "ring_timeout",
               "wrap_up", "moh", "announce", "callback_key", "last_agent", "vip_weight")
@@ -74,45 +73,10 @@ class QueueConfigError(ValueError):
         super().__init__(text)
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that also refuses a mapping key given twice."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            key = self.construct_object(key_node)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
 def load_queues(path: str | Path) -> dict[str, QueueConfig]:
     """Read and check a queue file; QueueConfigError lists every problem."""
-    path = Path(path)
-    source = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise QueueConfigError(source, [f"cannot read the file: {exc.strerror or exc}"]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise QueueConfigError(source, [f"larger than {MAX_FILE_BYTES} bytes"])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise QueueConfigError(source, ["is not UTF-8 text"]) from None
-    try:
-        data = yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise QueueConfigError(source, [f"YAML syntax error{at}: {exc.problem or exc}"]) from None
-    except yaml.YAMLError as exc:
-        raise QueueConfigError(source, [f"YAML error: {exc}"]) from None
-    return parse_queues(data, source)
+    data = read_yaml(path, lambda source, problem: QueueConfigError(source, [problem]))
+    return parse_queues(data, str(path))
 
 
 # -- values ----------------------------------------------------------------

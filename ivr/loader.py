@@ -20,7 +20,7 @@ import unicodedata
 from pathlib import Path
 from typing import Callable, Collection
 
-import yaml
+from cti.yaml_file import read_yaml
 
 from . import hours
 from .model import (KINDS, TERMINAL, Collect, Flow, Hours, Language, Lookup, Menu, Node,
@@ -39,7 +39,6 @@ MAILBOX = re.compile(r"[0-9]{1,10}")
 NUMBER = re.compile(r"\+?[0-9]{2,20}")
 SOUND = re.compile(r"[A-Za-z0-9_/-]{1,100}")
 TTS_MAX = 500
-MAX_FILE_BYTES = 1_000_000
 TOP_LEVEL = ("flow", "dids", "start", "language", "schedules", "nodes")
 EDGES = ("next", "on_fail", "valid", "vip", "open_ticket", "known", "many", "unknown",
          "on_error", "open", "closed")
@@ -72,46 +71,6 @@ class MenuError(ValueError):
 
 class _Invalid(Exception):
     """One bad value; the caller adds the file and node."""
-
-
-# -- YAML ------------------------------------------------------------------
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping key given twice."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue  # a merge (<<) or an unhashable key: SafeLoader's own rules
-            key = self.construct_object(key_node)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-def _read_yaml(path: Path):
-    file = str(path)
-    try:
-        raw = path.read_bytes()
-        if len(raw) > MAX_FILE_BYTES:
-            raise MenuError(file, None, f"larger than {MAX_FILE_BYTES} bytes")
-        text = raw.decode("utf-8")
-    except OSError as exc:
-        raise MenuError(file, None, f"cannot read the file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise MenuError(file, None, "is not UTF-8 text") from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise MenuError(file, None, f"YAML syntax error{at}: {exc.problem or exc}") from None
-    except yaml.YAMLError as exc:
-        raise MenuError(file, None, f"YAML error: {exc}") from None
 
 
 # -- values ----------------------------------------------------------------
@@ -333,7 +292,7 @@ def load_flow(path: Path, *, prompt_exists: Callable[[str, str], bool] = lambda 
     """The flow in ``path``; MenuError listing every problem if it is refused."""
     path = Path(path)
     file = str(path)
-    data = _read_yaml(path)
+    data = read_yaml(path, lambda file, problem: MenuError(file, None, problem))
     if not isinstance(data, dict):
         raise MenuError(file, None, "a menu file is a mapping with flow, start and nodes")
     errors: list[MenuError] = []

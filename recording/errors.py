@@ -21,6 +21,10 @@ class FileProblems(ValueError):
                 f"  - {p}" for p in self.problems)
         super().__init__(text)
 
+    @classmethod
+    def one(cls, source: str, problem: str) -> "FileProblems":
+        return cls(source, [problem])
+
 
 class PolicyError(FileProblems):
     """The recording policy file (its ``recording:`` section) refused."""

@@ -78,7 +78,7 @@ class Finishing:
         problem = self._incomplete(rec, states)
         if problem:
             self.failed += 1
-            await self._in_io(_remove, rec.files.host)
+            await self._in_io(remove_files, rec.files.host)
             self._alert("error", f"call {rec.linkedid}: recording {rec.fid} is incomplete "
                         f"({problem}); it was discarded", rec.linkedid)
             return
@@ -93,7 +93,7 @@ class Finishing:
                         f"{', '.join(str(p) for p in rec.files.host)}", rec.linkedid)
             return
         row = await self._save_row(rec, published)
-        await self._in_io(_remove, rec.files.host)
+        await self._in_io(remove_files, rec.files.host)
         if row is not None:
             self.published += 1
             self._bus("recording.published", {
@@ -155,7 +155,7 @@ class Finishing:
         return None
 
 
-def _remove(paths) -> None:
+def remove_files(paths) -> None:
     for path in paths:
         try:
             Path(path).unlink(missing_ok=True)

@@ -34,7 +34,7 @@ from crm_core.recordings import add_recording
 
 from .audio import WAV_HEADER
 from .errors import StoreError
-from .finish import _remove, file_state
+from .finish import file_state, remove_files
 from .names import store_path
 
 log = logging.getLogger("recording")
@@ -146,7 +146,7 @@ class Leftovers:
         except (NotFound, ValidationError) as exc:
             await self._in_io(self.store.remove, published.path)
             return self._leave(leftover, f"no call {leftover.linkedid} in the CRM ({exc})")
-        await self._in_io(_remove, leftover.files)
+        await self._in_io(remove_files, leftover.files)
         self.published += 1
         log.warning("recording: call %s: recording %s left by an earlier run is published "
                     "(%.1f s; its length and pauses were not followed)", leftover.linkedid,

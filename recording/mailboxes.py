@@ -24,9 +24,9 @@ from typing import Mapping
 
 from crm_core.errors import ValidationError
 from crm_core.validation import clean_email
+from cti.yaml_file import read_yaml
 
 from .errors import FileProblems
-from .policy_file import read_yaml
 
 TOP_LEVEL = ("recording", "mailboxes")
 MAILBOX_KEYS = ("queue", "email", "greeting")
@@ -69,7 +69,7 @@ class _Bad(Exception):
 
 def read_file(path: Path | str):
     """The file's YAML (MailboxError for an unreadable file or bad YAML)."""
-    return read_yaml(path, MailboxError)
+    return read_yaml(path, MailboxError.one)
 
 
 def load_mailboxes(path: Path | str) -> dict[str, Mailbox]:

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from cti.yaml_file import read_yaml
+
 from .errors import PolicyError
-from .policy_file import read_yaml
 
 __all__ = ["Rule", "Policy", "Decision", "load_policy", "parse_policy", "decide", "MODES",
            "CHANNELS", "DIRECTIONS"]
@@ -110,7 +111,7 @@ def decide(policy: Policy, queue: str | None, direction: str, rng) -> Decision:
 def load_policy(path: str | Path, retention_days: int = 90) -> Policy:
     """Read and check the policy file; PolicyError lists every problem.
     ``retention_days``: what applies when the file does not say."""
-    data = read_yaml(path, PolicyError)
+    data = read_yaml(path, PolicyError.one)
     return parse_policy(data, str(path), retention_days)
 
 

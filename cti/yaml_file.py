@@ -1,11 +1,11 @@
-"""Reading the policy file (recording.yaml): its ``recording:`` section is the
-recording policy (recording.policy), its ``mailboxes:`` section the voicemail
-boxes (recording.mailboxes).  Both read it the same strict way: at most
-MAX_FILE_BYTES of UTF-8 YAML, safely loaded, a key given twice refused, and
-every problem raised as the caller's own error class with the file's name."""
+"""Reading a configuration file strictly: at most MAX_FILE_BYTES of UTF-8 YAML,
+safely loaded, a mapping key given twice refused.  Shared by the IVR's menus,
+the ACD's queues and the recording policy and mailboxes; each raises its own
+error class, built by the ``error(source, problem)`` the caller passes."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -28,24 +28,24 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def read_yaml(path: str | Path, error: type):
-    """The file's YAML data; ``error(source, [problem])`` for an unreadable,
+def read_yaml(path: str | Path, error: Callable[[str, str], Exception]):
+    """The file's YAML data; raises ``error(source, problem)`` for an unreadable,
     oversized or non-UTF-8 file, bad YAML or a repeated key."""
     path = Path(path)
     source = str(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise error(source, [f"cannot read the file: {exc.strerror or exc}"]) from None
+        raise error(source, f"cannot read the file: {exc.strerror or exc}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise error(source, [f"larger than {MAX_FILE_BYTES} bytes"])
+        raise error(source, f"larger than {MAX_FILE_BYTES} bytes")
     try:
         return yaml.load(raw.decode("utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except UnicodeDecodeError:
-        raise error(source, ["is not UTF-8 text"]) from None
+        raise error(source, "is not UTF-8 text") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise error(source, [f"YAML syntax error{at}: {exc.problem or exc}"]) from None
+        raise error(source, f"YAML syntax error{at}: {exc.problem or exc}") from None
     except yaml.YAMLError as exc:
-        raise error(source, [f"YAML error: {exc}"]) from None
+        raise error(source, f"YAML error: {exc}") from None
